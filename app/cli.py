@@ -1,0 +1,112 @@
+"""Argument parsing and dispatch only; each verb calls into the packages that do the work."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from app import __version__, paths
+
+
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None, help="config file (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description="A local MCP gateway for all your AI clients.")
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
+    _config_arg(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the gateway in the foreground, without the tray")
+    _config_arg(serve)
+    serve.add_argument("--host", help="address to bind (default: gateway.host in the config)")
+    serve.add_argument("--port", type=int, help="port to bind (default: gateway.port in the config; 0 picks one)")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo-server", help="run the bundled demo MCP server on stdio (used as a child)")
+    demo.set_defaults(func=cmd_demo_server)
+
+    try:
+        from app import keys_cli
+    except ImportError:  # pragma: no cover - only while the key commands are not built
+        keys_cli = None  # type: ignore[assignment]
+    if keys_cli is not None:
+        keys_cli.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "func", None) is None:
+        if has_display():
+            from app.main import run_tray  # the only path into Qt
+
+            return run_tray(args.config)
+        print("No display found: running the gateway headless (switchboard serve).", file=sys.stderr)
+        args = build_parser().parse_args(["serve", *(["--config", str(args.config)] if args.config else [])])
+    return int(args.func(args))
+
+
+def cmd_demo_server(args: argparse.Namespace) -> int:
+    from app.demo_server import main as demo_main
+
+    return demo_main()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app import logs
+    from app.config import ConfigError
+    from app.gateway.runtime import GatewayError
+    from app.launch import build_gateway
+
+    log_path = logs.setup(paths.log_dir(), verbose=args.verbose)
+    try:
+        gateway = build_gateway(args.config, host=args.host, port=args.port)
+    except ConfigError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C arrives as KeyboardInterrupt
+                pass
+        try:
+            await gateway.start()
+        except GatewayError as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            return 2
+        print(f"Switchboard {__version__} is serving at {gateway.url}", flush=True)
+        print(f"  legacy SSE:  {gateway.base_url}/sse", flush=True)
+        print(f"  config:      {gateway.config_path}", flush=True)
+        print(f"  log:         {log_path}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            print("Stopping: closing client sessions and stopping servers...", file=sys.stderr, flush=True)
+            await gateway.stop()
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        return 0

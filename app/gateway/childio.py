@@ -1,0 +1,152 @@
+"""Plumbing around a child's transport: its stderr to a rotating log, and noticing when it closes."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import logging.handlers
+import os
+import re
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+TAIL_LINES = 200
+LOG_BYTES = 1_000_000
+LOG_BACKUPS = 3
+
+
+def log_file_name(child: str) -> str:
+    return "child-" + re.sub(r"[^A-Za-z0-9_.-]", "_", child) + ".log"
+
+
+class StderrCapture:
+    """Collects one child's stderr: a rotating file in the log dir plus a short in-memory tail.
+
+    Each start gets a fresh OS pipe whose write end the child inherits; a daemon thread reads
+    the other end until the child (and anything it spawned) closes it. A thread keeps this
+    independent of the event loop in use (asyncio, qasync).
+    """
+
+    def __init__(self, child: str, log_dir: Path) -> None:
+        self.child = child
+        self.path = log_dir / log_file_name(child)
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._logger = logging.getLogger(f"switchboard.child.{child}")
+        self._logger.propagate = False
+        self._logger.setLevel(logging.INFO)
+        if not self._logger.handlers:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                self.path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
+            )
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+            self._logger.addHandler(handler)
+
+    def open_pipe(self) -> TextIO:
+        """A write end for the next child process. Our copy is closed once the child holds its own."""
+        read_fd, write_fd = os.pipe()
+        threading.Thread(target=self._drain, args=(read_fd,), name=f"stderr-{self.child}", daemon=True).start()
+        return _CloseAfterSpawn(write_fd)
+
+    def _drain(self, read_fd: int) -> None:
+        with open(read_fd, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                text = line.rstrip("\n")
+                self.tail.append(text)
+                self._logger.info("%s", text)
+
+    def last_line(self) -> str | None:
+        for line in reversed(self.tail):
+            if line.strip():
+                return line.strip()[:300]
+        return None
+
+
+class _CloseAfterSpawn:
+    """A file-like write end whose fd is handed to the child; closed in this process after spawning.
+
+    anyio/subprocess only call `fileno()`. Closing our copy right after the spawn matters: the
+    reader thread sees end-of-file when the child exits only if no other write end is open.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        fd = self._fd
+        # subprocess dups the fd into the child during spawn, which happens right after this call
+        # returns; close ours on the next loop turn, when the spawn is over.
+        loop = _running_loop()
+        if loop is not None:
+            loop.call_soon(self.close)
+        return fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            finally:
+                self._fd = -1
+
+    def write(self, text: str) -> int:  # pragma: no cover - only the child writes
+        return len(text)
+
+    def flush(self) -> None:  # pragma: no cover
+        pass
+
+
+def _running_loop() -> Any:
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class _WatchedStream:
+    """Delegates to a transport's read stream and sets `closed` when it ends."""
+
+    def __init__(self, inner: Any, closed: anyio.Event) -> None:
+        self._inner = inner
+        self._closed = closed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def receive(self) -> Any:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._closed.set()
+            raise
+
+    def __aiter__(self) -> _WatchedStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _WatchedStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.aclose()
+
+
+@asynccontextmanager
+async def watch_closed(transport: Any, closed: anyio.Event) -> AsyncIterator[tuple[Any, Any]]:
+    """The transport's streams, with `closed` set once the read side ends (the peer went away)."""
+    try:
+        async with transport as (read_stream, write_stream):
+            yield _WatchedStream(read_stream, closed), write_stream
+    finally:
+        closed.set()

@@ -1,0 +1,379 @@
+"""One supervisor per child MCP server: connect, list, relay, restart with backoff.
+
+Each supervisor is isolated: a child that fails to start or crashes only changes its own
+state; it never blocks or takes down the others, nor the gateway.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import CONNECTION_CLOSED, INTERNAL_ERROR
+
+from app import __version__
+from app.config.models import ChildConfig, RemoteServer, StdioServer
+from app.gateway.childio import StderrCapture, watch_closed
+from app.gateway.events import ChildStateChanged, EventBus
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 0.5
+BACKOFF_CAP = 30.0
+BACKOFF_RESET_AFTER = 60.0  # running this long wipes the failure streak
+CONNECT_TIMEOUT = 30.0
+LIST_PAGE_CAP = 100
+CLIENT_INFO = types.Implementation(name="switchboard", version=__version__)
+
+
+class ChildState(enum.StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    FAILED = "failed"
+    DISABLED = "disabled"
+    STOPPED = "stopped"
+
+
+class ChildUnavailable(MCPError):
+    """Raised for a call to a child that is not running; its message names the server."""
+
+
+@dataclass
+class ChildLists:
+    """The child's own lists as raw wire dicts, kept verbatim (schemas included)."""
+
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+
+
+class UpstreamRelay:
+    """Where a child's own requests and notifications go: to the client whose call is in flight.
+
+    Over stdio a child's sampling or log message carries no link to the request that caused it,
+    so the relay picks the most recent call still in flight through that child.
+    """
+
+    async def sampling(self, child: str, params: types.CreateMessageRequestParams) -> Any: ...
+    async def elicitation(self, child: str, params: types.ElicitRequestParams) -> Any: ...
+    async def list_roots(self, child: str) -> Any: ...
+    async def log_message(self, child: str, params: types.LoggingMessageNotificationParams) -> None: ...
+    async def resource_updated(self, child: str, uri: str) -> None: ...
+
+
+class ChildSupervisor:
+    def __init__(
+        self,
+        name: str,
+        config: ChildConfig,
+        *,
+        bus: EventBus,
+        log_dir: Path,
+        relay: UpstreamRelay,
+        on_lists_changed: Callable[[str], None],
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.bus = bus
+        self.relay = relay
+        self.on_lists_changed = on_lists_changed
+        self.stderr = StderrCapture(name, log_dir)
+        self.state = ChildState.STOPPED if config.enabled else ChildState.DISABLED
+        self.error: str | None = None
+        self.next_retry_at: float | None = None
+        self.lists = ChildLists()
+        self.capabilities: dict[str, Any] = {}
+        self.protocol_version: str | None = None
+        self.server_info: dict[str, Any] = {}
+        self.calls = 0
+        self.running_since: float | None = None
+        self._client: Client | None = None
+        self._failures = 0
+        self._restart_now = anyio.Event()
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+    @property
+    def target(self) -> str:
+        """The command line or URL, for display (headers and env values are never shown)."""
+        if isinstance(self.config, StdioServer):
+            return " ".join([self.config.command, *self.config.args])
+        return self.config.url
+
+    # --- supervision ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Keep the child connected until cancelled. Never raises but for cancellation."""
+        try:
+            while True:
+                self._set_state(ChildState.STARTING)
+                reason, ran_for, permanent = await self._run_once()
+                self._disconnected()
+                if ran_for >= BACKOFF_RESET_AFTER:
+                    self._failures = 0
+                self._failures += 1
+                delay = BACKOFF_CAP if permanent else min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_CAP)
+                self.next_retry_at = time.time() + delay
+                self._set_state(ChildState.FAILED if permanent else ChildState.BACKOFF, reason)
+                log.warning("server %s: %s; retrying in %.1f s", self.name, reason, delay)
+                self._restart_now = anyio.Event()
+                with anyio.move_on_after(delay):
+                    await self._restart_now.wait()
+                self.next_retry_at = None
+        finally:
+            self._disconnected()
+            self._set_state(ChildState.STOPPED if self.config.enabled else ChildState.DISABLED)
+
+    def retry_now(self) -> None:
+        """Skip the rest of a backoff wait (a manual restart from the panel or CLI)."""
+        self._restart_now.set()
+
+    def _disconnected(self) -> None:
+        had_lists = self._client is not None
+        self._client = None
+        self.lists = ChildLists()
+        self.running_since = None
+        if had_lists:
+            self.on_lists_changed(self.name)
+
+    async def _run_once(self) -> tuple[str, float, bool]:
+        """Connect and serve until the connection ends: (why it ended, seconds it ran, permanent?)."""
+        try:
+            async with AsyncExitStack() as stack:
+                client, closed = await self._connect(stack)
+                self._client = client
+                session = client.session
+                self.protocol_version = session.protocol_version
+                caps = session.server_capabilities
+                self.capabilities = caps.model_dump(by_alias=True, exclude_none=True) if caps else {}
+                info = client.server_info
+                self.server_info = info.model_dump(by_alias=True, exclude_none=True) if info else {}
+                await self.refresh_lists()
+                self.error = None
+                self.running_since = time.time()
+                started = time.monotonic()
+                self._set_state(ChildState.RUNNING)
+                self.on_lists_changed(self.name)
+                await closed.wait()
+                return self._exit_reason(), time.monotonic() - started, False
+        except Exception as exc:
+            permanent = isinstance(_first_cause(exc), FileNotFoundError | PermissionError)
+            return self._describe_failure(_first_cause(exc)), 0.0, permanent
+
+    def _exit_reason(self) -> str:
+        tail = self.stderr.last_line()
+        reason = "the server closed its connection" if self.kind == "remote" else "the server process exited"
+        return f"{reason}: {tail}" if tail else reason
+
+    def _describe_failure(self, exc: BaseException) -> str:
+        if isinstance(exc, FileNotFoundError) and isinstance(self.config, StdioServer):
+            return f"command not found: {self.config.command}"
+        if isinstance(exc, PermissionError) and isinstance(self.config, StdioServer):
+            return f"command not executable: {self.config.command}"
+        if isinstance(exc, TimeoutError):
+            return f"no answer to the MCP handshake within {CONNECT_TIMEOUT:.0f} s"
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
+            text = "the server exited during start-up" if self.kind == "stdio" else "the server closed the connection"
+        tail = self.stderr.last_line()
+        return f"{text}: {tail}" if tail else text
+
+    def _set_state(self, state: ChildState, error: str | None = None) -> None:
+        self.state = state
+        if error is not None:
+            self.error = error
+        self.bus.publish(ChildStateChanged(self.name, state.value, self.error, self.next_retry_at))
+
+    # --- connecting -------------------------------------------------------------------------------
+    async def _connect(self, stack: AsyncExitStack) -> tuple[Client, anyio.Event]:
+        """Try each (transport, mode) in turn; the first that completes a handshake wins.
+
+        Legacy `initialize` comes first, then the SDK's auto mode (server/discover). The handshake
+        era keeps every feature a gateway must relay to clients of either era: server-to-client
+        requests (sampling, elicitation), unsolicited list_changed and log notifications. A child
+        that speaks only the modern era is reached by the fallback. A remote child without a
+        configured transport is tried over Streamable HTTP, then legacy SSE.
+        """
+        attempts = self._attempts()
+        for index, (transport, mode) in enumerate(attempts):
+            closed = anyio.Event()
+            try:
+                return await self._open_client(stack, watch_closed(transport(), closed), mode), closed
+            except Exception as exc:
+                last = index == len(attempts) - 1
+                refused = isinstance(exc, MCPError) and exc.code != CONNECTION_CLOSED
+                if last or not (refused or self.kind == "remote"):
+                    raise
+                log.info("server %s: %s over attempt %d failed (%s); trying the next", self.name, mode, index + 1, exc)
+                await stack.aclose()
+        raise AssertionError("unreachable")
+
+    def _attempts(self) -> list[tuple[Callable[[], Any], str]]:
+        config = self.config
+        if isinstance(config, StdioServer):
+            params = StdioServerParameters(
+                command=config.command, args=config.args, env=config.env or None, cwd=config.cwd
+            )
+            stdio = lambda: stdio_client(params, errlog=self.stderr.open_pipe())  # noqa: E731
+            return [(stdio, "legacy"), (stdio, "auto")]
+        assert isinstance(config, RemoteServer)
+        streamable = lambda: self._streamable(config)  # noqa: E731
+        sse = lambda: sse_client(config.url, headers=config.headers or None)  # noqa: E731
+        if config.transport == "sse":
+            return [(sse, "legacy")]
+        if config.transport == "streamable-http":
+            return [(streamable, "legacy"), (streamable, "auto")]
+        return [(streamable, "legacy"), (streamable, "auto"), (sse, "legacy")]
+
+    async def _open_client(self, stack: AsyncExitStack, transport: Any, mode: str) -> Client:
+        client = Client(
+            transport,
+            mode=mode,
+            client_info=CLIENT_INFO,
+            sampling_callback=self._on_sampling,
+            elicitation_callback=self._on_elicitation,
+            list_roots_callback=self._on_list_roots,
+            logging_callback=self._on_log,
+            message_handler=self._on_message,
+            cache=None,
+            # Bounds the handshake. The relay's own requests carry their options and are not bounded by it:
+            # a tool may legitimately run for a long time.
+            read_timeout_seconds=CONNECT_TIMEOUT,
+        )
+        # Entered without a surrounding cancel scope: the client's task groups outlive this call.
+        await stack.enter_async_context(client)
+        return client
+
+    @asynccontextmanager
+    async def _streamable(self, config: RemoteServer) -> AsyncIterator[Any]:
+        async with (
+            create_mcp_http_client(headers=config.headers or None) as http,
+            streamable_http_client(config.url, http_client=http) as streams,
+        ):
+            yield streams
+
+    # --- forwarding (the hot path) ----------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        *,
+        on_progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Send one raw request to the child and return its raw result dict.
+
+        Raw on purpose: the child's result goes back to the client as the child wrote it, with no
+        re-validation of large payloads. A child that dies mid-call answers at once with an error
+        naming it; nothing waits for a timeout.
+        """
+        client = self._client
+        if client is None or self.state != ChildState.RUNNING:
+            raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
+        session = client.session
+        data: dict[str, Any] = {"method": method, "params": dict(params or {})}
+        opts: dict[str, Any] = {}
+        # The SDK's per-era stamp (protocol headers, modern _meta envelope): the one private seam we use,
+        # so the relay can skip the typed layer's re-validation of every result.
+        session._stamp(data, opts)  # type: ignore[arg-type]
+        if on_progress is not None:
+            opts["on_progress"] = on_progress
+        self.calls += 1
+        try:
+            return await session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
+        except MCPError as exc:
+            if exc.code == CONNECTION_CLOSED:
+                raise ChildUnavailable(INTERNAL_ERROR, f"Server '{self.name}' stopped while handling the request") from None
+            raise
+
+    def unavailable_message(self) -> str:
+        if self.state == ChildState.DISABLED:
+            return f"Server '{self.name}' is disabled"
+        detail = f": {self.error}" if self.error and self.state in (ChildState.BACKOFF, ChildState.FAILED) else ""
+        return f"Server '{self.name}' is not running ({self.state.value}{detail})"
+
+    async def refresh_lists(self) -> None:
+        caps = self.capabilities
+        lists = ChildLists()
+        if "tools" in caps:
+            lists.tools = await self._list_all("tools/list", "tools")
+        if "prompts" in caps:
+            lists.prompts = await self._list_all("prompts/list", "prompts")
+        if "resources" in caps:
+            lists.resources = await self._list_all("resources/list", "resources")
+            lists.templates = await self._list_all("resources/templates/list", "resourceTemplates")
+        self.lists = lists
+
+    async def _list_all(self, method: str, key: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(LIST_PAGE_CAP):
+            try:
+                page = await self._raw_when_connecting(method, {"cursor": cursor} if cursor else {})
+            except MCPError as exc:
+                log.warning("server %s: %s failed: %s", self.name, method, exc)
+                return items
+            items.extend(page.get(key) or [])
+            cursor = page.get("nextCursor")
+            if not cursor:
+                break
+        return items
+
+    async def _raw_when_connecting(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        client = self._client
+        if client is None:
+            raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
+        data: dict[str, Any] = {"method": method, "params": params}
+        opts: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
+        client.session._stamp(data, opts)  # type: ignore[arg-type]
+        return await client.session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
+
+    # --- what the child sends us ------------------------------------------------------------------
+    async def _on_sampling(self, ctx: Any, params: types.CreateMessageRequestParams) -> Any:
+        return await self.relay.sampling(self.name, params)
+
+    async def _on_elicitation(self, ctx: Any, params: types.ElicitRequestParams) -> Any:
+        return await self.relay.elicitation(self.name, params)
+
+    async def _on_list_roots(self, ctx: Any) -> Any:
+        return await self.relay.list_roots(self.name)
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        await self.relay.log_message(self.name, params)
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            log.warning("server %s sent something unreadable: %s", self.name, message)
+            return
+        match message:
+            case types.ToolListChangedNotification() | types.PromptListChangedNotification() | types.ResourceListChangedNotification():
+                if self.state == ChildState.RUNNING:
+                    await self.refresh_lists()
+                    self.on_lists_changed(self.name)
+            case types.ResourceUpdatedNotification(params=params):
+                await self.relay.resource_updated(self.name, str(params.uri))
+            case _:
+                pass
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc

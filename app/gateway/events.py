@@ -1,0 +1,106 @@
+"""Typed gateway events (frozen dataclasses) and a small synchronous pub/sub bus.
+
+Listeners are plain callables run inline on the loop: they must be cheap (append to a
+buffer). The UI batches what it receives on a timer, so a burst of calls costs a few repaints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildStateChanged:
+    name: str
+    state: str
+    error: str | None = None
+    next_retry_at: float | None = None  # wall-clock seconds (time.time()), while in backoff
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogChanged:
+    """The merged tool/prompt/resource lists changed (a child started, stopped or said its lists changed)."""
+
+    servers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConnected:
+    client_id: str
+    client_name: str
+    client_version: str
+    transport: str  # "streamable-http" | "sse"
+    key_name: str
+    connected_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDisconnected:
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    call_id: int
+    client_id: str
+    client_name: str
+    key_name: str
+    method: str  # tools/call, prompts/get, resources/read, ...
+    target: str  # the published name (tool or prompt) or resource URI
+    server: str
+    arguments: Any
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallFinished:
+    call_id: int
+    status: str  # "ok" | "error" | "cancelled"
+    duration_ms: float
+    result: Any = None  # a shortened copy, never the full payload
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStateChanged:
+    state: str  # "starting" | "running" | "stopping" | "stopped" | "error"
+    url: str | None = None
+    error: str | None = None
+
+
+Event = (
+    ChildStateChanged
+    | CatalogChanged
+    | ClientConnected
+    | ClientDisconnected
+    | CallStarted
+    | CallFinished
+    | GatewayStateChanged
+)
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must never break the gateway
+                log.exception("event listener failed on %s", type(event).__name__)

@@ -1,0 +1,246 @@
+"""The upstream MCP server: SDK `Server` handlers that route each request to the right child.
+
+One `Server` serves the merged view (`/mcp`, `/sse`); one more per child serves that child
+alone with its own names (`/servers/NAME/...`). Both run the same handlers over a different
+catalog. Results travel as raw dicts: what a child returns reaches the client as written.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.context import CallNext, HandlerResult
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.shared.exceptions import MCPError
+from mcp_types import SERVER_INFO_META_KEY
+from mcp_types.jsonrpc import INVALID_PARAMS
+
+from app import __version__
+from app.gateway.catalog import Catalog, Route, published_name
+from app.gateway.children import ChildSupervisor
+from app.gateway.events import CallFinished, CallStarted, EventBus
+from app.gateway.upstream import Ctx, Upstream, connection_of, identity_of
+
+Children = Mapping[str, ChildSupervisor]
+_call_ids = itertools.count(1)
+
+
+class GatewayServer(Server[Any]):
+    """The SDK's `Server`, announcing list_changed for every list: children change at run time."""
+
+    def create_initialization_options(self, notification_options: NotificationOptions | None = None, *a: Any, **kw: Any) -> Any:
+        everything = NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True)
+        return super().create_initialization_options(notification_options or everything, *a, **kw)
+
+
+class Router:
+    """The handlers of one endpoint: `endpoint` is "*" (merged) or the name of the child served alone."""
+
+    def __init__(self, endpoint: str, children: Callable[[], Children], catalog: Callable[[], Catalog], upstream: Upstream, bus: EventBus) -> None:
+        self.endpoint = endpoint
+        self.children = children
+        self.catalog = catalog
+        self.upstream = upstream
+        self.bus = bus
+
+    def _child(self, route: Route) -> ChildSupervisor:
+        return self.children()[route.server]
+
+    # --- tools ------------------------------------------------------------------------------------
+    async def list_tools(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        identity = identity_of(ctx)
+        catalog = self.catalog()
+        tools = [
+            tool
+            for tool in catalog.tools
+            if identity.allows_tool(
+                (route := catalog.tool_routes[tool["name"]]).server, published_name(route.server, route.name)
+            )
+        ]
+        return {"tools": tools}
+
+    async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> HandlerResult:
+        route = self.catalog().tool_routes.get(params.name)
+        if route is None or not identity_of(ctx).allows_tool(route.server, published_name(route.server, route.name)):
+            raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
+        forwarded: dict[str, Any] = {"name": route.name}
+        if params.arguments is not None:
+            forwarded["arguments"] = params.arguments
+        return await self._forward(ctx, route, "tools/call", forwarded, params.name, params.arguments, params.meta)
+
+    # --- prompts ----------------------------------------------------------------------------------
+    async def list_prompts(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        identity = identity_of(ctx)
+        catalog = self.catalog()
+        prompts = [p for p in catalog.prompts if identity.allows_prompt(catalog.prompt_routes[p["name"]].server)]
+        return {"prompts": prompts}
+
+    async def get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> HandlerResult:
+        route = self.catalog().prompt_routes.get(params.name)
+        if route is None or not identity_of(ctx).allows_prompt(route.server):
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
+        forwarded: dict[str, Any] = {"name": route.name}
+        if params.arguments is not None:
+            forwarded["arguments"] = params.arguments
+        return await self._forward(ctx, route, "prompts/get", forwarded, params.name, params.arguments, params.meta)
+
+    # --- resources --------------------------------------------------------------------------------
+    async def list_resources(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        identity = identity_of(ctx)
+        catalog = self.catalog()
+        items = [r for r in catalog.resources if identity.allows_server(catalog.resource_routes[r["uri"]].server)]
+        return {"resources": items}
+
+    async def list_templates(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        identity = identity_of(ctx)
+        catalog = self.catalog()
+        items = [
+            t for t in catalog.templates if identity.allows_server(catalog.template_routes[t["uriTemplate"]].server)
+        ]
+        return {"resourceTemplates": items}
+
+    def _resource_route(self, ctx: Ctx, uri: str) -> Route:
+        route = self.catalog().route_resource(uri)
+        if route is None or not identity_of(ctx).allows_server(route.server):
+            raise MCPError(INVALID_PARAMS, f"Resource not found: {uri}")
+        return route
+
+    async def read_resource(self, ctx: Ctx, params: types.ReadResourceRequestParams) -> HandlerResult:
+        uri = str(params.uri)
+        route = self._resource_route(ctx, uri)
+        result = await self._forward(ctx, route, "resources/read", {"uri": route.name}, uri, None, params.meta)
+        if uri != route.name:  # a rewritten URI: answer in the client's terms
+            result["contents"] = [
+                {**c, "uri": uri} if c.get("uri") == route.name else c for c in result.get("contents") or []
+            ]
+        return result
+
+    async def subscribe(self, ctx: Ctx, params: types.SubscribeRequestParams) -> HandlerResult:
+        uri = str(params.uri)
+        route = self._resource_route(ctx, uri)
+        if self.upstream.subscribe(route.server, route.name, uri, ctx):
+            await self._child(route).request("resources/subscribe", {"uri": route.name})
+        return {}
+
+    async def unsubscribe(self, ctx: Ctx, params: types.UnsubscribeRequestParams) -> HandlerResult:
+        uri = str(params.uri)
+        route = self._resource_route(ctx, uri)
+        if self.upstream.unsubscribe(route.server, route.name, ctx):
+            await self._child(route).request("resources/unsubscribe", {"uri": route.name})
+        return {}
+
+    # --- completion and logging -------------------------------------------------------------------
+    async def complete(self, ctx: Ctx, params: types.CompleteRequestParams) -> HandlerResult:
+        catalog = self.catalog()
+        ref = params.ref
+        if isinstance(ref, types.PromptReference):
+            route = catalog.prompt_routes.get(ref.name)
+            child_ref = {"type": "ref/prompt", "name": route.name if route else ""}
+        else:
+            route = catalog.template_routes.get(ref.uri) or catalog.route_resource(ref.uri)
+            child_ref = {"type": "ref/resource", "uri": route.name if route else ""}
+        if route is None or not identity_of(ctx).allows_server(route.server):
+            raise MCPError(INVALID_PARAMS, "Unknown completion reference")
+        forwarded = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        forwarded["ref"] = child_ref
+        forwarded.pop("_meta", None)
+        return await self._child(route).request("completion/complete", forwarded)
+
+    async def set_logging_level(self, ctx: Ctx, params: types.SetLevelRequestParams) -> HandlerResult:
+        connection_of(ctx).state["switchboard.log_level"] = params.level
+        return {}
+
+    # --- forwarding -------------------------------------------------------------------------------
+    async def _forward(
+        self, ctx: Ctx, route: Route, method: str, params: dict[str, Any], target: str, arguments: Any, meta: Any
+    ) -> dict[str, Any]:
+        child = self._child(route)
+        info = self.upstream.seen(ctx, self.endpoint)
+        if info is not None:
+            info.calls += 1
+        forwarded_meta = {k: v for k, v in dict(meta or {}).items() if k != "progressToken"}
+        if forwarded_meta:
+            params["_meta"] = forwarded_meta
+        wants_progress = bool(meta) and "progressToken" in dict(meta)
+
+        async def progress(value: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(value, total, message)
+
+        call_id = next(_call_ids)
+        started = time.perf_counter()
+        self.bus.publish(
+            CallStarted(
+                call_id,
+                info.client_id if info else "",
+                info.name if info else "",
+                identity_of(ctx).name,
+                method,
+                target,
+                route.server,
+                arguments,
+                time.time(),
+            )
+        )
+        self.upstream.enter(route.server, ctx)
+        status, error, result = "error", None, None
+        try:
+            result = await child.request(method, params, on_progress=progress if wants_progress else None)
+            status = "error" if result.get("isError") else "ok"
+            return _without_child_identity(result)
+        except MCPError as exc:
+            error = exc.error.message
+            raise
+        except anyio.get_cancelled_exc_class():
+            status = "cancelled"
+            raise
+        finally:
+            self.upstream.leave(route.server, ctx)
+            elapsed = (time.perf_counter() - started) * 1000
+            self.bus.publish(CallFinished(call_id, status, elapsed, result, error))
+
+    # --- the middleware that notes who is connected -----------------------------------------------
+    async def note_client(self, ctx: Ctx, call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "initialize" and ctx.request_id is not None:
+            self.upstream.seen(ctx, self.endpoint)
+        return result
+
+
+def _without_child_identity(result: dict[str, Any]) -> dict[str, Any]:
+    """Drop the child's server-info `_meta` stamp: to clients, the gateway is the server."""
+    meta = result.get("_meta")
+    if isinstance(meta, dict) and SERVER_INFO_META_KEY in meta:
+        rest = {k: v for k, v in meta.items() if k != SERVER_INFO_META_KEY}
+        result = {k: v for k, v in result.items() if k != "_meta"}
+        if rest:
+            result["_meta"] = rest
+    return result
+
+
+def build_server(router: Router, *, name: str = "switchboard") -> GatewayServer:
+    server = GatewayServer(
+        name,
+        version=__version__,
+        instructions="Switchboard gateway: tools, prompts and resources of several MCP servers.",
+        on_list_tools=router.list_tools,
+        on_call_tool=router.call_tool,
+        on_list_prompts=router.list_prompts,
+        on_get_prompt=router.get_prompt,
+        on_list_resources=router.list_resources,
+        on_list_resource_templates=router.list_templates,
+        on_read_resource=router.read_resource,
+        on_subscribe_resource=router.subscribe,
+        on_unsubscribe_resource=router.unsubscribe,
+        on_subscriptions_listen=router.upstream.listen_handler(router.endpoint),
+        on_completion=router.complete,
+        on_set_logging_level=router.set_logging_level,
+    )
+    # Our middleware only; the SDK's default OpenTelemetry span per message costs time on every call.
+    server.middleware = [router.note_client]
+    return server

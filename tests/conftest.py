@@ -1,0 +1,84 @@
+"""Shared fixtures: real gateways on 127.0.0.1 port 0 with real child processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mcp.shared.exceptions import MCPDeprecationWarning
+
+warnings.simplefilter("ignore", MCPDeprecationWarning)
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = Path(__file__).resolve().parent / "servers"
+SHARED = ROOT.parent / "shared"
+PYTHON = sys.executable
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config, log and state folders; nothing touches the user's."""
+    monkeypatch.setenv("SWITCHBOARD_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def stdio_child(script: str, *args: str, **extra: Any) -> dict[str, Any]:
+    return {"command": PYTHON, "args": [str(SERVERS / script), *args], **extra}
+
+
+def demo_child() -> dict[str, Any]:
+    return {"command": PYTHON, "args": ["-m", "app", "demo-server"], "cwd": str(ROOT)}
+
+
+def write_config(path: Path, servers: dict[str, Any], **gateway: Any) -> Path:
+    from app.config import save
+
+    save(path, {"gateway": {"host": "127.0.0.1", "port": 0, **gateway}, "mcpServers": servers})
+    return path
+
+
+@pytest.fixture
+async def gateway_factory(tmp_path: Path) -> AsyncIterator[Any]:
+    """Start gateways from a servers dict; every one is stopped at the end of the test."""
+    from app.config import load
+    from app.gateway.runtime import Gateway
+
+    started: list[Gateway] = []
+
+    async def start(servers: dict[str, Any], **gateway: Any) -> Gateway:
+        path = write_config(tmp_path / f"config-{len(started)}.json", servers, **gateway)
+        gw = Gateway(load(path), log_dir=tmp_path / "logs")
+        await gw.start()
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        await gw.stop()
+
+
+async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.02) -> None:
+    import anyio
+
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(interval)
+
+
+def running(gw: Any, *names: str) -> Any:
+    return lambda: all(gw.supervisors[n].state.value == "running" for n in names)
+
+
+if os.environ.get("QT_QPA_PLATFORM") is None:
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
