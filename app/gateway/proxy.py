@@ -16,10 +16,12 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import CallNext, HandlerResult
+from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.shared.exceptions import MCPError
 from mcp_types import SERVER_INFO_META_KEY
 from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
 from app.gateway.catalog import Catalog, Route, published_name
@@ -29,6 +31,7 @@ from app.gateway.upstream import Ctx, Upstream, connection_of, identity_of
 
 Children = Mapping[str, ChildSupervisor]
 _call_ids = itertools.count(1)
+RESERVED = "io.modelcontextprotocol/"
 
 
 class GatewayServer(Server[Any]):
@@ -72,7 +75,7 @@ class Router:
         forwarded: dict[str, Any] = {"name": route.name}
         if params.arguments is not None:
             forwarded["arguments"] = params.arguments
-        return await self._forward(ctx, route, "tools/call", forwarded, params.name, params.arguments, params.meta)
+        return await self._forward(ctx, route, "tools/call", forwarded, params.name, params.arguments)
 
     # --- prompts ----------------------------------------------------------------------------------
     async def list_prompts(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
@@ -88,7 +91,7 @@ class Router:
         forwarded: dict[str, Any] = {"name": route.name}
         if params.arguments is not None:
             forwarded["arguments"] = params.arguments
-        return await self._forward(ctx, route, "prompts/get", forwarded, params.name, params.arguments, params.meta)
+        return await self._forward(ctx, route, "prompts/get", forwarded, params.name, params.arguments)
 
     # --- resources --------------------------------------------------------------------------------
     async def list_resources(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
@@ -114,7 +117,7 @@ class Router:
     async def read_resource(self, ctx: Ctx, params: types.ReadResourceRequestParams) -> HandlerResult:
         uri = str(params.uri)
         route = self._resource_route(ctx, uri)
-        result = await self._forward(ctx, route, "resources/read", {"uri": route.name}, uri, None, params.meta)
+        result = await self._forward(ctx, route, "resources/read", {"uri": route.name}, uri, None)
         if uri != route.name:  # a rewritten URI: answer in the client's terms
             result["contents"] = [
                 {**c, "uri": uri} if c.get("uri") == route.name else c for c in result.get("contents") or []
@@ -158,16 +161,22 @@ class Router:
 
     # --- forwarding -------------------------------------------------------------------------------
     async def _forward(
-        self, ctx: Ctx, route: Route, method: str, params: dict[str, Any], target: str, arguments: Any, meta: Any
+        self, ctx: Ctx, route: Route, method: str, params: dict[str, Any], target: str, arguments: Any
     ) -> dict[str, Any]:
         child = self._child(route)
         info = self.upstream.seen(ctx, self.endpoint)
         if info is not None:
             info.calls += 1
-        forwarded_meta = {k: v for k, v in dict(meta or {}).items() if k != "progressToken"}
+        # The raw `_meta` as the client sent it (the typed one renames keys). Its progress token is the
+        # client's; the child gets our own, and its progress is reported back against the client's.
+        raw_meta = (ctx.params or {}).get("_meta")
+        raw_meta = raw_meta if isinstance(raw_meta, dict) else {}
+        wants_progress = "progressToken" in raw_meta
+        # Reserved `io.modelcontextprotocol/*` keys describe the client's own connection (its era's envelope);
+        # the child's connection has its own, stamped by the SDK.
+        forwarded_meta = {k: v for k, v in raw_meta.items() if k != "progressToken" and not k.startswith(RESERVED)}
         if forwarded_meta:
             params["_meta"] = forwarded_meta
-        wants_progress = bool(meta) and "progressToken" in dict(meta)
 
         async def progress(value: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(value, total, message)
@@ -223,23 +232,38 @@ def _without_child_identity(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _for_era(handler: Callable[[Ctx, Any], Any]) -> Callable[[Ctx, Any], Any]:
+    """Children answer in the handshake era; a 2026-07-28 client also needs `resultType` on every result."""
+
+    async def shaped(ctx: Ctx, params: Any) -> HandlerResult:
+        result = await handler(ctx, params)
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and isinstance(result, dict) and "resultType" not in result:
+            result = {**result, "resultType": "complete"}
+        return result
+
+    return shaped
+
+
 def build_server(router: Router, *, name: str = "switchboard") -> GatewayServer:
+    r = router
     server = GatewayServer(
         name,
         version=__version__,
         instructions="Switchboard gateway: tools, prompts and resources of several MCP servers.",
-        on_list_tools=router.list_tools,
-        on_call_tool=router.call_tool,
-        on_list_prompts=router.list_prompts,
-        on_get_prompt=router.get_prompt,
-        on_list_resources=router.list_resources,
-        on_list_resource_templates=router.list_templates,
-        on_read_resource=router.read_resource,
-        on_subscribe_resource=router.subscribe,
-        on_unsubscribe_resource=router.unsubscribe,
-        on_subscriptions_listen=router.upstream.listen_handler(router.endpoint),
-        on_completion=router.complete,
-        on_set_logging_level=router.set_logging_level,
+        on_list_tools=_for_era(r.list_tools),
+        on_call_tool=_for_era(r.call_tool),
+        on_list_prompts=_for_era(r.list_prompts),
+        on_get_prompt=_for_era(r.get_prompt),
+        on_list_resources=_for_era(r.list_resources),
+        on_list_resource_templates=_for_era(r.list_templates),
+        on_read_resource=_for_era(r.read_resource),
+        on_subscribe_resource=r.subscribe,
+        on_unsubscribe_resource=r.unsubscribe,
+        on_subscriptions_listen=r.upstream.listen_handler(r.endpoint),
+        on_completion=_for_era(r.complete),
+        on_set_logging_level=r.set_logging_level,
+        # Views differ per API key, so nothing may be cached across keys; children change at any time.
+        cache_hints={method: CacheHint(ttl_ms=0, scope="private") for method in CACHEABLE_METHODS},
     )
     # Our middleware only; the SDK's default OpenTelemetry span per message costs time on every call.
     server.middleware = [router.note_client]
