@@ -113,7 +113,7 @@ async def list_templates(ctx: Ctx, params: Any) -> t.ListResourceTemplatesResult
 async def read_resource(ctx: Ctx, params: t.ReadResourceRequestParams) -> t.ReadResourceResult:
     uri = str(params.uri)
     if uri == opts.uri:
-        body = f"counter={counter['value']} pid={os.getpid()}"
+        body = f"counter={counter['value']}"
     elif uri.startswith("toy://items/"):
         body = f"item {uri.removeprefix('toy://items/')}"
     else:
