@@ -36,16 +36,16 @@ class StderrCapture:
         self.child = child
         self.path = log_dir / log_file_name(child)
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-        self._logger = logging.getLogger(f"switchboard.child.{child}")
-        self._logger.propagate = False
-        self._logger.setLevel(logging.INFO)
-        if not self._logger.handlers:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
-                self.path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
-            )
-            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-            self._logger.addHandler(handler)
+        self._count = 0  # lines seen so far
+        self._mark = 0  # `_count` when the child last came up
+        # A logger of its own, outside the global registry: this file only, never the gateway's log.
+        self._logger = logging.Logger(f"child.{child}", logging.INFO)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            self.path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        self._logger.addHandler(handler)
 
     def open_pipe(self) -> TextIO:
         """A write end for the next child process. Our copy is closed once the child holds its own."""
@@ -58,10 +58,17 @@ class StderrCapture:
             for line in stream:
                 text = line.rstrip("\n")
                 self.tail.append(text)
+                self._count += 1
                 self._logger.info("%s", text)
 
+    def mark(self) -> None:
+        """The child is up: what it printed so far does not explain a later exit."""
+        self._mark = self._count
+
     def last_line(self) -> str | None:
-        for line in reversed(self.tail):
+        """The last non-blank line written since `mark()`, as a hint to why the child stopped."""
+        fresh = min(self._count - self._mark, len(self.tail))
+        for line in list(self.tail)[len(self.tail) - fresh :][::-1]:
             if line.strip():
                 return line.strip()[:300]
         return None

@@ -169,6 +169,7 @@ class ChildSupervisor:
                 self.error = None
                 self.running_since = time.time()
                 started = time.monotonic()
+                self.stderr.mark()
                 self._set_state(ChildState.RUNNING)
                 self.on_lists_changed(self.name)
                 await closed.wait()

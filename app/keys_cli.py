@@ -1,0 +1,154 @@
+"""The key verbs of the CLI: show-key, rotate-key, keys add/list/revoke. Sentences out, never a traceback.
+
+A key goes alone on stdout (so `switchboard show-key | pbcopy` works); everything else on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from app import paths
+from app.config.store import ConfigError, load
+from app.secrets import client_keys
+from app.secrets.client_keys import ClientKeyError
+from app.secrets.keystore import KeyStore, KeyStoreError
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Add the key verbs to the CLI's subparsers; each sets `func` to a handler returning an exit code."""
+    show = subparsers.add_parser("show-key", help="print the API key clients must send")
+    _config_arg(show)
+    show.set_defaults(func=show_key)
+
+    rotate = subparsers.add_parser("rotate-key", help="replace the API key; the old one stops working at once")
+    _config_arg(rotate)
+    rotate.set_defaults(func=rotate_key)
+
+    keys = subparsers.add_parser("keys", help="named per-client keys, each limited to some servers or tools")
+    _config_arg(keys)
+    verbs = keys.add_subparsers(dest="keys_command", metavar="VERB", required=True)
+
+    add = verbs.add_parser("add", help="make a key for one client; it is shown once")
+    add.add_argument("name", help="a name for the client, e.g. cursor (letters, digits, '.', '_', '-')")
+    add.add_argument("--servers", type=_names, help="comma-separated servers it may use (default: all)")
+    add.add_argument("--tools", type=_names, help="comma-separated tools it may call, as server__tool (default: all)")
+    _config_arg(add)
+    add.set_defaults(func=keys_add)
+
+    listing = verbs.add_parser("list", help="list the per-client keys (names and limits, never the keys)")
+    _config_arg(listing)
+    listing.set_defaults(func=keys_list)
+
+    revoke = verbs.add_parser("revoke", help="delete a per-client key; clients using it are refused")
+    revoke.add_argument("name")
+    _config_arg(revoke)
+    revoke.set_defaults(func=keys_revoke)
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a --config given before the verb (`switchboard --config X show-key`) is kept.
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file (default: the usual one)")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one name, separated by commas")
+    return names
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return getattr(args, "config", None) or paths.default_config_path()
+
+
+def _store(args: argparse.Namespace) -> KeyStore:
+    return KeyStore(_config_path(args).parent)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _fail(text: str) -> int:
+    print(f"switchboard: {text}", file=sys.stderr)
+    return 1
+
+
+# -- the main key -----------------------------------------------------------------------------
+
+
+def show_key(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        key = store.load_or_create()
+    except KeyStoreError as exc:
+        return _fail(str(exc))
+    print(key)
+    _say(f"The API key is {store.location()}.")
+    _say("Clients send it as 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?api_key=<key>'.")
+    return 0
+
+
+def rotate_key(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        key = store.rotate()
+    except KeyStoreError as exc:
+        return _fail(str(exc))
+    print(key)
+    _say(f"This is the new API key; it is {store.location()}.")
+    _say("The old key no longer works, on a running gateway too. Give the new one to your clients.")
+    return 0
+
+
+# -- per-client keys --------------------------------------------------------------------------
+
+
+def keys_add(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    try:
+        key = client_keys.add(path, args.name, servers=args.servers, tools=args.tools)
+        known = set(load(path).config.mcpServers)
+    except (ClientKeyError, ConfigError) as exc:
+        return _fail(str(exc))
+    print(key)
+    _say(f"Added the key {args.name!r}: it may use {_limits(args.servers, args.tools)}.")
+    for server in args.servers or []:
+        if server not in known:
+            _say(f"Note: there is no server named {server!r} in {path} yet.")
+    _say("Copy it now: it is not stored anywhere and will not be shown again.")
+    return 0
+
+
+def keys_list(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    try:
+        entries = client_keys.list_keys(path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if not entries:
+        _say("There are no per-client keys. Add one with `switchboard keys add NAME`.")
+        return 0
+    for entry in entries:
+        print(f"{entry.name}: {_limits(entry.servers, entry.tools)}")
+    return 0
+
+
+def keys_revoke(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    try:
+        client_keys.revoke(path, args.name)
+    except (ClientKeyError, ConfigError) as exc:
+        return _fail(str(exc))
+    _say(f"Revoked the key {args.name!r}: clients using it are refused, on a running gateway too.")
+    return 0
+
+
+def _limits(servers: list[str] | None, tools: list[str] | None) -> str:
+    where = "every server" if servers is None else "the servers " + ", ".join(servers)
+    if tools is None:
+        return f"{where}, every tool"
+    return f"{where}, only the tools " + ", ".join(tools)

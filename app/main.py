@@ -1,0 +1,82 @@
+"""The desktop entry point: one process, one thread — QApplication and the gateway share a qasync loop.
+
+`switchboard` (no subcommand, with a display) lands here via app.cli. The loop is created
+explicitly (never `qasync.run()`, which swaps the global loop policy on Python < 3.12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def run_tray(config_path: Path | None = None) -> int:
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app import __version__, logs, paths
+    from app.config import ConfigError
+    from app.gateway.runtime import GatewayError
+    from app.launch import build_gateway
+    from app.ui import icons, keys
+    from app.ui.desktop import DesktopApp
+    from app.ui.single_instance import InstanceServer, ask_running_instance
+
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(qt_app, QApplication)
+    qt_app.setApplicationName("Switchboard")
+    qt_app.setApplicationVersion(__version__)
+    qt_app.setDesktopFileName("switchboard")
+    qt_app.setWindowIcon(icons.app_icon())
+    qt_app.setQuitOnLastWindowClosed(False)  # the tray keeps running with no window open
+
+    if ask_running_instance():
+        print("Switchboard is already running; its control panel is now in front.", file=sys.stderr)
+        return 0
+
+    log_path = logs.setup(paths.log_dir())
+    try:
+        gateway = build_gateway(config_path)
+    except (ConfigError, GatewayError) as exc:
+        QMessageBox.critical(None, "Switchboard cannot start", f"{exc}\n\nFix the config file and start again.")
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    desktop = DesktopApp(gateway, keys.default_source(gateway))
+    instance = InstanceServer(desktop.show_panel)
+    if not instance.listen():
+        log.warning("could not listen for other launches on %s", instance.name)
+    _quit_on_signals(loop, desktop.request_quit)
+    # Python runs signal handlers only when it gets control; a slow timer hands it control while Qt idles.
+    heartbeat = QTimer()
+    heartbeat.start(250)
+    heartbeat.timeout.connect(lambda: None)
+    log.info("Switchboard %s desktop app starting (log: %s)", __version__, log_path)
+    try:
+        with loop:
+            code = loop.run_until_complete(desktop.run())
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        instance.close()
+        asyncio.set_event_loop(None)
+    log.info("Switchboard quit")
+    return code
+
+
+def _quit_on_signals(loop: asyncio.AbstractEventLoop, quit_app: object) -> None:
+    """Ctrl-C and SIGTERM quit gracefully (gateway stopped, children reaped), like the tray's Quit."""
+    assert callable(quit_app)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, quit_app)
+        except (NotImplementedError, RuntimeError, ValueError):
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(quit_app))

@@ -1,0 +1,13 @@
+"""API keys: the main key's storage (keyring or a 0600 file) and the named per-client keys in the config."""
+
+from app.paths import config_dir
+from app.secrets.client_keys import ClientKeyError, digest
+from app.secrets.keystore import KeyStore, KeyStoreError
+
+
+def default_store() -> KeyStore:
+    """The store beside the default config file."""
+    return KeyStore(config_dir())
+
+
+__all__ = ["ClientKeyError", "KeyStore", "KeyStoreError", "default_store", "digest"]

@@ -1,0 +1,182 @@
+"""The main API key: made on first use, kept in the OS keyring, or in a 0600 file when no keyring works.
+
+Where it lives is decided on each write: the keyring if it takes the key (and gives it back), else
+the file. On read the file wins, since it only exists when the keyring failed last time (a write
+that reaches the keyring deletes it). Every write also replaces a small stamp file, which holds no
+secret, so that a running gateway notices a rotation made by another process with one `stat`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import keyring.backends.null
+
+log = logging.getLogger(__name__)
+
+SERVICE = "switchboard"
+USERNAME = "api-key"
+FILE_NAME = "api-key"
+STAMP_NAME = "api-key.changed"
+
+Stamp = tuple[int, int, int] | None  # (inode, mtime_ns, size) of the stamp file; None while there is none
+
+
+class KeyStoreError(Exception):
+    """The key can be neither read nor written. `str()` is a sentence for the user."""
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class KeyStore:
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.path = config_dir / FILE_NAME  # the fallback file
+        self.stamp_path = config_dir / STAMP_NAME
+        self._in_keyring: bool | None = None  # where the key was last found or put; None: not yet known
+
+    # -- public API -------------------------------------------------------------------------
+
+    def load(self) -> str | None:
+        """The stored key, or None if there is none yet."""
+        key = self._read_file()
+        if key is not None:
+            self._in_keyring = False
+            return key
+        key = self._read_keyring()
+        if key is not None:
+            self._in_keyring = True
+        return key
+
+    def load_or_create(self) -> str:
+        key = self.load()
+        if key is None:
+            key = new_key()
+            self._store(key)
+            log.info("Generated the API key; it is %s.", self.location())
+        return key
+
+    def rotate(self) -> str:
+        """Replace the key with a new one and return it. The old one is gone from storage at once."""
+        key = new_key()
+        self._store(key)
+        log.info("Rotated the API key; it is %s.", self.location())
+        return key
+
+    def location(self) -> str:
+        """Where the key is (or will be), as a sentence fragment for the user."""
+        if self._in_keyring is None:
+            self.load()
+        in_keyring = self._in_keyring
+        if in_keyring is None:  # no key yet: say where one would go
+            in_keyring = self._usable_backend() is not None
+        if in_keyring:
+            return "stored in the system keyring"
+        return f"stored in a file readable only by you: {self.path}"
+
+    def stamp(self) -> Stamp:
+        """Changes whenever any process stores a new key here. Cheap: one `stat`."""
+        try:
+            st = os.stat(self.stamp_path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    # -- storage ----------------------------------------------------------------------------
+
+    def _store(self, key: str) -> None:
+        if self._write_keyring(key):
+            try:
+                self.path.unlink(missing_ok=True)  # the file would shadow the keyring on the next read
+                self._in_keyring = True
+            except OSError:
+                self._write_file(key)
+                self._in_keyring = False
+        else:
+            self._write_file(key)
+            self._in_keyring = False
+        self._touch_stamp()
+
+    @staticmethod
+    def _usable_backend() -> keyring.backend.KeyringBackend | None:
+        try:
+            backend = keyring.get_keyring()
+        except Exception:
+            return None
+        # fail raises on every call; null accepts writes and forgets them: neither can keep a key.
+        if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
+            return None
+        return backend
+
+    def _read_keyring(self) -> str | None:
+        backend = self._usable_backend()
+        if backend is None:
+            return None
+        try:
+            return backend.get_password(SERVICE, USERNAME) or None
+        except Exception as exc:  # any backend failure (locked, no D-Bus, ...) means "use the file"
+            log.warning("The system keyring could not be read (%s); using the key file.", type(exc).__name__)
+            return None
+
+    def _write_keyring(self, key: str) -> bool:
+        backend = self._usable_backend()
+        if backend is None:
+            return False
+        try:
+            backend.set_password(SERVICE, USERNAME, key)
+            if backend.get_password(SERVICE, USERNAME) == key:
+                return True
+        except Exception as exc:
+            log.warning("The system keyring could not store the key (%s); using a file.", type(exc).__name__)
+            return False
+        log.warning("The system keyring did not keep the key; using a file.")
+        return False
+
+    def _read_file(self) -> str | None:
+        try:
+            text = self.path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot read the API key file {self.path}: {exc.strerror}.") from None
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)  # repair a mode loosened by hand or by a copy
+        return text or None
+
+    def _write_file(self, key: str) -> None:
+        try:
+            self._replace(self.path, key + "\n")
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot write the API key file {self.path}: {exc.strerror}.") from None
+
+    def _touch_stamp(self) -> None:
+        try:
+            self._replace(self.stamp_path, f"{secrets.token_hex(8)}\n")  # no secret: only its change matters
+        except OSError as exc:
+            log.warning(
+                "Cannot update %s (%s); a running gateway will notice the new key later.", self.stamp_path, exc.strerror
+            )
+
+    def _replace(self, path: Path, text: str) -> None:
+        """Atomic write of a 0600 file: created 0600 (never readable by others, even for an instant)."""
+        self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=self.config_dir)  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,120 @@
+"""Activity tab: the live call log, newest first, with a text/status filter and the selected call's detail."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui import text
+from app.ui.activity import ROW_ROLE, STATUSES, ActivityFilter, CallRow
+from app.ui.widgets import EmptyOr, set_widths, table
+
+if TYPE_CHECKING:
+    from app.ui.desktop import DesktopApp
+
+EMPTY = "No calls yet.\nTool calls from your clients appear here live, newest first."
+NO_MATCH = "No calls match the filter."
+
+
+class ActivityTab(QWidget):
+    def __init__(self, app: DesktopApp) -> None:
+        super().__init__()
+        self.app = app
+        self.proxy = ActivityFilter(app.activity)
+        self.view = table(self.proxy)
+        set_widths(self.view, {0: 80, 1: 160, 2: 230, 3: 110, 4: 80})
+        self.view.selectionModel().selectionChanged.connect(self._selected)
+        self.page = EmptyOr(self.proxy, self.view, EMPTY)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by client, tool, server or error…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.status = QComboBox()
+        self.status.addItem("All statuses", "")
+        for status in STATUSES:
+            self.status.addItem(status.capitalize(), status)
+        self.status.currentIndexChanged.connect(self._filter)
+        clear = QPushButton("Clear")
+        clear.setToolTip("Forget the calls shown here (the gateway keeps running).")
+        clear.clicked.connect(app.activity.clear)
+        self.count = QLabel()
+        self.count.setObjectName("muted")
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.status)
+        bar.addWidget(clear)
+
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText("Select a call to see its arguments and result.")
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.page)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.count)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset):
+            signal.connect(self._count)
+        self.proxy.dataChanged.connect(self._refresh_detail)
+        self._count()
+
+    def _filter(self) -> None:
+        self.proxy.set_text(self.search.text())
+        self.proxy.set_status(self.status.currentData() or "")
+        filtered = bool(self.search.text().strip() or self.status.currentData())
+        self.page.set_empty_text(NO_MATCH if filtered else EMPTY)
+        self.page.update_page()
+        self._count()
+
+    def _count(self, *args: object) -> None:
+        total = self.app.activity.rowCount()
+        shown = self.proxy.rowCount()
+        keeps = f"keeps the last {self.app.activity.limit:,}"
+        counted = f"{total:,} calls" if shown == total else f"Showing {shown:,} of {total:,} calls"
+        self.count.setText(f"{counted} ({keeps})")
+
+    def selected(self) -> CallRow | None:
+        rows = self.view.selectionModel().selectedRows()
+        return rows[0].data(ROW_ROLE) if rows else None
+
+    def _selected(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        self._refresh_detail()
+
+    def _refresh_detail(self, *args: object) -> None:
+        row = self.selected()
+        self.detail.setPlainText(describe(row) if row else "")
+
+
+def describe(row: CallRow) -> str:
+    lines = [
+        f"{row.what}  on  {row.server}",
+        f"{row.status}  ·  {text.duration(row.duration_ms) or 'running'}  ·  started {text.clock(row.started_at)}",
+        f"client {row.client}  ·  key {row.key_name}  ·  {row.method}",
+        "",
+        "Arguments",
+        text.pretty(row.arguments),
+        "",
+    ]
+    if row.error:
+        lines += ["Error", row.error]
+    elif row.status == "ok":
+        lines += ["Result", text.pretty(row.result)]
+    return "\n".join(lines)

@@ -1,0 +1,268 @@
+"""The desktop app: hosts the gateway on the Qt loop and owns the tray, the panel and their models.
+
+Every action the tray or the panel offers is a method here, so both behave the same and tests
+can drive them. Actions that touch the gateway, files or the keyring run as tasks; their errors
+come back through `notice` as sentences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from app import paths
+from app.config import parse, save
+from app.gateway.events import ChildStateChanged, GatewayStateChanged
+from app.gateway.runtime import Gateway, GatewayError
+from app.logs import LOG_NAME
+from app.ui.activity import ActivityModel
+from app.ui.feed import EventFeed
+from app.ui.keys import KeyInfo, KeySource, NoKeys
+from app.ui.models import ClientsModel, ServersModel
+from app.ui.tasks import TaskRunner, UserError
+
+log = logging.getLogger(__name__)
+CLIENT_TICK_MS = 5000
+
+
+class DesktopApp(QObject):
+    notice = Signal(str, str)  # level ("info" | "done" | "warning" | "error"), sentence
+    status_changed = Signal()  # gateway state, child states or counts changed (once per batch)
+    key_changed = Signal()
+
+    def __init__(self, gateway: Gateway, keys: KeySource | None = None, *, tray_available: bool | None = None) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.keys: KeySource = keys or NoKeys()
+        self.key: KeyInfo | None = None
+        self.key_error: str | None = None
+        self.last_error: str | None = None
+        self.tray_available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
+        self.tasks = TaskRunner(lambda sentence: self.report("error", sentence), lambda: str(self.log_path))
+        self.servers = ServersModel(gateway)
+        self.clients = ClientsModel(gateway)
+        self.activity = ActivityModel(gateway.loaded.config.gateway.activity_size)
+        self.servers.toggle_requested.connect(self.set_enabled)
+        self.feed = EventFeed(gateway.bus, self)
+        self.feed.batch.connect(self._take)
+        self._clock = QTimer(self)
+        self._clock.setInterval(CLIENT_TICK_MS)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start()
+        self._quit = asyncio.Event()
+        self.quitting = False
+
+        from app.ui.tray import Tray
+        from app.ui.window import ControlPanel
+
+        self.panel = ControlPanel(self)
+        self.tray = Tray(self)
+        self.servers.refresh()
+
+    # --- what the views read ----------------------------------------------------------------------
+    @property
+    def log_path(self) -> Any:
+        return paths.log_dir() / LOG_NAME
+
+    def status(self) -> str:
+        """"running", "degraded", "starting", "stopping" or "stopped"."""
+        state = self.gateway.state
+        if state != "running":
+            return state
+        enabled = [r for r in self.servers.rows if r.enabled]
+        return "degraded" if any(r.state in ("failed", "backoff") for r in enabled) else "running"
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """(children running, children enabled, children failing, clients connected)."""
+        enabled = [r for r in self.servers.rows if r.enabled]
+        running = sum(r.state == "running" for r in enabled)
+        failing = sum(r.state in ("failed", "backoff") for r in enabled)
+        return running, len(enabled), failing, len(self.clients.rows)
+
+    def summary(self) -> str:
+        """One line for the tray menu and the panel header."""
+        status = self.status()
+        if status in ("stopped", "starting", "stopping"):
+            text = {"stopped": "Gateway stopped", "starting": "Gateway starting…", "stopping": "Gateway stopping…"}
+            return text[status]
+        running, enabled, failing, clients = self.counts()
+        parts = [f"{running} of {enabled} servers running"]
+        if failing:
+            parts.append(f"{failing} failing")
+        parts.append(f"{clients} client{'s' if clients != 1 else ''}")
+        return "Running · " + ", ".join(parts)
+
+    # --- events -----------------------------------------------------------------------------------
+    def _take(self, events: list[Any]) -> None:
+        self.servers.take(events)
+        self.clients.take(events)
+        self.activity.take(events)
+        for event in events:
+            if isinstance(event, ChildStateChanged) and event.state == "failed" and event.error:
+                self.report("warning", f"Server '{event.name}' failed: {event.error}")
+        if any(isinstance(e, GatewayStateChanged) for e in events):
+            self.clients.refresh()
+        self.status_changed.emit()
+
+    def _tick(self) -> None:
+        self.clients.tick()
+        if any(r.state == "backoff" for r in self.servers.rows):
+            self.servers.dataChanged.emit(self.servers.index(0, 2), self.servers.index(len(self.servers.rows) - 1, 2))
+
+    def report(self, level: str, sentence: str) -> None:
+        if level == "error":
+            self.last_error = sentence
+        log.log(logging.ERROR if level == "error" else logging.INFO, "%s", sentence)
+        self.notice.emit(level, sentence)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def run(self) -> int:
+        """Start serving, wait for Quit, then stop gracefully. Returns the exit code."""
+        if not self.tray_available:
+            self.panel.show_panel()
+        self.tasks.spawn(self.load_key(), "read the API key")
+        await self._start()
+        await self._quit.wait()
+        await self.shutdown()
+        return 0
+
+    async def _start(self) -> None:
+        self.last_error = None
+        try:
+            await self.gateway.start()
+        except GatewayError as exc:
+            self.report("error", _for_panel(str(exc)))
+            self.status_changed.emit()
+            if not self.panel.isVisible():
+                self.show_panel()
+            return
+        self.report("done", f"Serving at {self.gateway.url}")
+        self.status_changed.emit()
+
+    async def _stop(self) -> None:
+        await self.gateway.stop()
+        self.status_changed.emit()
+
+    async def shutdown(self) -> None:
+        self.quitting = True
+        self._clock.stop()
+        await self.gateway.stop()  # in-flight calls answered with an error, children stopped
+        self.feed.close()
+        self.tray.hide()
+        self.panel.close()
+
+    def request_quit(self) -> None:
+        self.quitting = True
+        self._quit.set()
+
+    # --- actions (slots: they never block; work runs as tasks) ------------------------------------
+    def start(self) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._start(), "start the gateway")
+
+    def stop(self) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._stop(), "stop the gateway")
+
+    def set_enabled(self, name: str, enabled: bool) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._set_enabled(name, enabled), f"{'enable' if enabled else 'disable'} {name}")
+
+    async def _set_enabled(self, name: str, enabled: bool) -> None:
+        if self.gateway.state != "running":
+            raise UserError(f"Start the gateway first to {'enable' if enabled else 'disable'} '{name}'.")
+        await self.gateway.set_enabled(name, enabled)
+        self.servers.refresh()
+        self.status_changed.emit()
+
+    def restart_child(self, name: str) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._restart_child(name), f"restart {name}")
+
+    async def _restart_child(self, name: str) -> None:
+        if self.gateway.state != "running":
+            raise UserError(f"Start the gateway first to restart '{name}'.")
+        await self.gateway.restart_child(name)
+        self.report("info", f"Restarting '{name}'.")
+
+    def restart_gateway(self) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._restart_gateway(), "restart the gateway")
+
+    async def _restart_gateway(self) -> None:
+        error = await self.gateway.reload()
+        if error is not None:
+            raise UserError(f"The config file has a problem, so the gateway was not restarted: {error}")
+        await self._stop()
+        await self._start()
+
+    def set_address(self, host: str, port: int) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._set_address(host, port), "change the gateway's address")
+
+    async def _set_address(self, host: str, port: int) -> None:
+        path = self.gateway.config_path
+        raw = dict(self.gateway.loaded.raw)
+        raw["gateway"] = {**(raw.get("gateway") or {}), "host": host, "port": port}
+        parse(raw, path)  # a bad host is reported as the config's own sentence, before anything is written
+        await asyncio.to_thread(save, path, raw)
+        await self._restart_gateway()
+        if self.gateway.url:
+            self.report("info", f"Now serving at {self.gateway.url}. Give your clients this new URL.")
+
+    def copy_url(self) -> bool:
+        url = self.gateway.url
+        if not url:
+            self.report("warning", "The gateway is not running, so there is no URL to copy. Start it first.")
+            return False
+        QGuiApplication.clipboard().setText(url)
+        self.report("info", f"Copied {url}")
+        return True
+
+    def copy_key(self) -> bool:
+        if not self.keys.available:
+            self.report("warning", self.keys.unavailable_reason)
+            return False
+        if self.key is None:
+            self.tasks.spawn(self._load_then_copy(), "read the API key")
+            return False
+        QGuiApplication.clipboard().setText(self.key.value)
+        self.report("info", "Copied the API key. Paste it into your client's settings.")
+        return True
+
+    async def _load_then_copy(self) -> None:
+        await self.load_key()
+        if self.key is not None:
+            self.copy_key()
+
+    async def load_key(self) -> None:
+        if not self.keys.available:
+            return
+        try:
+            self.key = await self.keys.load()
+            self.key_error = None
+        except Exception as exc:
+            log.exception("could not read the API key")
+            self.key_error = f"Could not read the API key: {exc}."
+            raise UserError(self.key_error) from None
+        finally:
+            self.key_changed.emit()
+
+    def rotate_key(self) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._rotate_key(), "rotate the API key")
+
+    async def _rotate_key(self) -> None:
+        if not self.keys.available:
+            raise UserError(self.keys.unavailable_reason)
+        self.key = await self.keys.rotate()
+        self.key_changed.emit()
+        names = sorted({c.name for c in self.gateway.clients() if c.identity.name == "main"})
+        who = f" Update these clients, which used the old key: {', '.join(names)}." if names else ""
+        self.report("info", f"New API key in use now; the old one no longer works.{who}")
+
+    def show_panel(self) -> None:
+        self.panel.show_panel()
+
+
+def _for_panel(sentence: str) -> str:
+    """The core's sentences name command-line flags; in the app the user changes things in Settings."""
+    return sentence.replace("(--port, or gateway.port in the config file)", "in Settings")

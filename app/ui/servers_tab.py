@@ -1,0 +1,153 @@
+"""Servers tab: every child with its state and counts; the selected one's command, error and stderr."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelection, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui import style
+from app.ui.widgets import EmptyOr, set_widths, table
+
+if TYPE_CHECKING:
+    from app.ui.desktop import DesktopApp
+
+EMPTY = (
+    "No servers yet — add one to the \"mcpServers\" block of the config file\n"
+    "(Settings ▸ Open config file); Switchboard picks up the change when the gateway restarts."
+)
+
+
+class ServersTab(QWidget):
+    def __init__(self, app: DesktopApp) -> None:
+        super().__init__()
+        self.app = app
+        self.view = table(app.servers)
+        set_widths(self.view, {0: 150, 1: 70, 2: 130, 3: 60, 4: 70, 5: 80, 6: 60})
+        self.view.selectionModel().selectionChanged.connect(self._selected)
+        self.page = EmptyOr(app.servers, self.view, EMPTY)
+
+        self.title = QLabel()
+        self.title.setObjectName("heading")
+        self.state = QLabel()
+        self.target = QLabel()
+        self.target.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.target.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {style.RED};")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.toggle = QPushButton("Disable")
+        self.toggle.clicked.connect(self._toggle)
+        self.restart = QPushButton("Restart")
+        self.restart.clicked.connect(self._restart)
+        self.open_log = QPushButton("Open log file")
+        self.open_log.clicked.connect(self._open_log)
+        self.stderr = QPlainTextEdit()
+        self.stderr.setReadOnly(True)
+        self.stderr.setPlaceholderText("Nothing on stderr yet.")
+        self.stderr.setMaximumBlockCount(500)
+
+        buttons = QHBoxLayout()
+        for button in (self.toggle, self.restart, self.open_log):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("State:", self.state)
+        form.addRow("Runs:", self.target)
+        form.addRow("", self.error)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 8, 0, 0)
+        detail_layout.addWidget(self.title)
+        detail_layout.addLayout(form)
+        detail_layout.addLayout(buttons)
+        stderr_label = QLabel("Recent stderr")
+        stderr_label.setObjectName("muted")
+        detail_layout.addWidget(stderr_label)
+        detail_layout.addWidget(self.stderr, 1)
+        self.detail = detail
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.page)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        app.status_changed.connect(self.update_detail)
+        app.servers.modelReset.connect(self._select_first)
+        self._select_first()
+
+    def selected_name(self) -> str | None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.app.servers.rows[rows[0].row()].name
+
+    def select(self, name: str) -> None:
+        row = self.app.servers.row_named(name)
+        if row >= 0:
+            self.view.selectRow(row)
+
+    def _select_first(self) -> None:
+        if self.app.servers.rows and self.selected_name() is None:
+            self.view.selectRow(0)
+        self.update_detail()
+
+    def _selected(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        self.update_detail()
+
+    def update_detail(self) -> None:
+        name = self.selected_name()
+        supervisor = self.app.gateway.supervisors.get(name) if name else None
+        self.detail.setVisible(supervisor is not None)
+        if supervisor is None or name is None:
+            return
+        row = self.app.servers.rows[self.app.servers.row_named(name)]
+        self.title.setText(f"{row.name}  ·  {row.kind}")
+        self.state.setText(f'<span style="color:{style.STATE_COLOURS.get(row.state, style.GREY)}">●</span> '
+                           f"{row.state_text()}")
+        self.target.setText(row.target)
+        self.error.setText(row.error)
+        self.error.setVisible(bool(row.error))
+        self.toggle.setText("Disable" if row.enabled else "Enable")
+        self.restart.setEnabled(row.enabled)
+        lines = "\n".join(supervisor.stderr.tail)
+        if lines != self.stderr.toPlainText():
+            self.stderr.setPlainText(lines)
+            self.stderr.verticalScrollBar().setValue(self.stderr.verticalScrollBar().maximum())
+
+    def _toggle(self) -> None:
+        name = self.selected_name()
+        if name:
+            row = self.app.servers.rows[self.app.servers.row_named(name)]
+            self.app.set_enabled(name, not row.enabled)
+
+    def _restart(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.app.restart_child(name)
+
+    def _open_log(self) -> None:
+        name = self.selected_name()
+        supervisor = self.app.gateway.supervisors.get(name) if name else None
+        if supervisor is None:
+            return
+        if not supervisor.stderr.path.exists():
+            self.app.report("info", f"'{name}' has not written anything to its log yet.")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(supervisor.stderr.path)))

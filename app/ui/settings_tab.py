@@ -1,0 +1,188 @@
+"""Settings tab: connection URL, the API key (hidden by default; show, copy, rotate), address, files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import paths
+
+if TYPE_CHECKING:
+    from app.ui.desktop import DesktopApp
+
+ROTATE_QUESTION = (
+    "Make a new API key now?\n\n"
+    "The current key stops working at once. Every client that uses it must be given the new key."
+)
+
+
+def _row(*widgets: QWidget, stretch_first: bool = True) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    for i, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if stretch_first and i == 0 else 0)
+    return layout
+
+
+def _muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("muted")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class SettingsTab(QWidget):
+    def __init__(self, app: DesktopApp) -> None:
+        super().__init__()
+        self.app = app
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._connection())
+        layout.addWidget(self._key())
+        layout.addWidget(self._address())
+        layout.addWidget(self._files())
+        layout.addStretch(1)
+        app.status_changed.connect(self.update_connection)
+        app.key_changed.connect(self.update_key)
+        self.update_connection()
+        self.update_key()
+
+    # --- connection -------------------------------------------------------------------------------
+    def _connection(self) -> QGroupBox:
+        box = QGroupBox("Connection")
+        self.url = QLineEdit()
+        self.url.setReadOnly(True)
+        copy = QPushButton("Copy")
+        copy.clicked.connect(self.app.copy_url)
+        self.copy_url_button = copy
+        self.sse = _muted()
+        form = QFormLayout(box)
+        form.addRow("URL:", _row(self.url, copy))
+        form.addRow("", self.sse)
+        return box
+
+    def update_connection(self) -> None:
+        gateway = self.app.gateway
+        self.url.setText(gateway.url or "")
+        self.url.setPlaceholderText("The gateway is stopped — start it from the tray or the button above.")
+        self.copy_url_button.setEnabled(gateway.url is not None)
+        self.sse.setText(
+            f"Streamable HTTP. Clients that only speak the older SSE transport use {gateway.base_url}/sse"
+            if gateway.base_url else ""
+        )
+        if not self.port.hasFocus() and not self.host.hasFocus():
+            settings = gateway.loaded.config.gateway
+            self.host.setText(settings.host)
+            self.port.setValue(settings.port)
+
+    # --- API key ----------------------------------------------------------------------------------
+    def _key(self) -> QGroupBox:
+        box = QGroupBox("API key")
+        self.key = QLineEdit()
+        self.key.setReadOnly(True)
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.show_key = QPushButton("Show")
+        self.show_key.setCheckable(True)
+        self.show_key.toggled.connect(self._show_key)
+        self.copy_key = QPushButton("Copy")
+        self.copy_key.clicked.connect(self.app.copy_key)
+        self.rotate = QPushButton("Rotate…")
+        self.rotate.clicked.connect(self.confirm_rotate)
+        self.key_where = _muted()
+        form = QFormLayout(box)
+        form.addRow("Key:", _row(self.key, self.show_key, self.copy_key, self.rotate))
+        form.addRow("", self.key_where)
+        return box
+
+    def _show_key(self, shown: bool) -> None:
+        self.key.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self.show_key.setText("Hide" if shown else "Show")
+
+    def update_key(self) -> None:
+        keys, info = self.app.keys, self.app.key
+        for widget in (self.show_key, self.copy_key, self.rotate):
+            widget.setEnabled(keys.available and info is not None)
+        if not keys.available:
+            self.key.setText("")
+            self.key.setPlaceholderText("No API key")
+            self.key_where.setText(keys.unavailable_reason)
+        elif info is None:
+            self.key.setPlaceholderText("Reading the key…")
+            self.key_where.setText(self.app.key_error or "")
+        else:
+            self.key.setText(info.value)
+            self.key_where.setText(info.where)
+
+    def confirm_rotate(self) -> QMessageBox:
+        """Asks first (non-modal, so the gateway keeps serving); rotates on Yes."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Rotate API key", ROTATE_QUESTION, parent=self)
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Rotate key")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(lambda result: self._rotate_answer(box))
+        box.open()
+        self.rotate_box = box
+        return box
+
+    def _rotate_answer(self, box: QMessageBox) -> None:
+        if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+            self.app.rotate_key()
+
+    # --- address ----------------------------------------------------------------------------------
+    def _address(self) -> QGroupBox:
+        box = QGroupBox("Address")
+        self.host = QLineEdit()
+        self.host.setMaximumWidth(200)
+        self.port = QSpinBox()
+        self.port.setRange(0, 65535)
+        self.port.setSpecialValueText("any free port")
+        self.port.setMinimumWidth(130)
+        apply = QPushButton("Save and restart gateway")
+        apply.clicked.connect(lambda: self.app.set_address(self.host.text().strip(), self.port.value()))
+        self.apply_address = apply
+        form = QFormLayout(box)
+        form.addRow("Host:", _row(self.host, stretch_first=False))
+        form.addRow("Port:", _row(self.port, apply, QWidget(), stretch_first=False))
+        form.addRow("", _muted(
+            "Saved to the config file and applied when the gateway restarts; connected clients then "
+            "reconnect at the new URL."
+        ))
+        return box
+
+    # --- files ------------------------------------------------------------------------------------
+    def _files(self) -> QGroupBox:
+        box = QGroupBox("Files")
+        config_path = self.app.gateway.config_path
+        buttons = []
+        for label, target in (
+            ("Open config file", config_path),
+            ("Open config folder", config_path.parent),
+            ("Open log folder", paths.log_dir()),
+        ):
+            button = QPushButton(label)
+            button.clicked.connect(lambda checked=False, t=target: self._open(t))
+            buttons.append(button)
+        layout = QVBoxLayout(box)
+        layout.addLayout(_row(*buttons, QWidget(), stretch_first=False))
+        layout.addWidget(_muted(
+            f"Config: {config_path}\nActivity keeps the last "
+            f"{self.app.gateway.loaded.config.gateway.activity_size:,} calls (gateway.activity_size)."
+        ))
+        return box
+
+    def _open(self, target: object) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(target))):
+            self.app.report("warning", f"Could not open {target}: no program is set up to open it.")

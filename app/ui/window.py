@@ -1,0 +1,121 @@
+"""The control panel: a status header, a notice line, and the Servers, Clients, Activity and Settings tabs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
+
+from app.ui import icons, style
+from app.ui.activity_tab import ActivityTab
+from app.ui.clients_tab import ClientsTab
+from app.ui.servers_tab import ServersTab
+from app.ui.settings_tab import SettingsTab
+from app.ui.widgets import Notice
+
+if TYPE_CHECKING:
+    from app.ui.desktop import DesktopApp
+
+NO_TRAY = (
+    "Your desktop has no system tray, so Switchboard lives in this window. "
+    "Closing it quits Switchboard and stops the gateway."
+)
+
+
+class ControlPanel(QMainWindow):
+    def __init__(self, app: DesktopApp) -> None:
+        super().__init__()
+        self.app = app
+        self.setWindowTitle("Switchboard")
+        self.setWindowIcon(icons.app_icon())
+        self.resize(1000, 640)
+        self.setMinimumSize(720, 460)
+        self.setStyleSheet(style.PANEL_CSS)
+
+        self.dot = QLabel()
+        self.summary = QLabel()
+        self.summary.setObjectName("heading")
+        self.url = QLabel()
+        self.url.setObjectName("muted")
+        self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.start_stop = QPushButton()
+        self.start_stop.setMinimumWidth(130)
+        self.start_stop.clicked.connect(self._start_stop)
+        header = QHBoxLayout()
+        header.addWidget(self.dot)
+        header.addWidget(self.summary)
+        header.addSpacing(12)
+        header.addWidget(self.url, 1)
+        header.addWidget(self.start_stop)
+
+        self.no_tray = Notice()
+        if not app.tray_available:
+            self.no_tray.show_text("info", NO_TRAY)
+        self.notice = Notice()
+        app.notice.connect(self._notice)
+
+        self.tabs = QTabWidget()
+        self.servers_tab = ServersTab(app)
+        self.clients_tab = ClientsTab(app)
+        self.activity_tab = ActivityTab(app)
+        self.settings_tab = SettingsTab(app)
+        self.tabs.addTab(self.servers_tab, "Servers")
+        self.tabs.addTab(self.clients_tab, "Clients")
+        self.tabs.addTab(self.activity_tab, "Activity")
+        self.tabs.addTab(self.settings_tab, "Settings")
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(14, 12, 14, 10)
+        layout.addLayout(header)
+        layout.addWidget(self.no_tray)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(body)
+        QShortcut(QKeySequence.StandardKey.Close, self, self.close)
+        QShortcut(QKeySequence.StandardKey.Quit, self, app.request_quit)
+
+        app.status_changed.connect(self.update_header)
+        app.servers.modelReset.connect(self._tab_titles)
+        app.clients.modelReset.connect(self._tab_titles)
+        self.update_header()
+
+    def update_header(self) -> None:
+        status = self.app.status()
+        self.dot.setPixmap(style.dot(status, 14).pixmap(14, 14))
+        self.summary.setText(self.app.summary())
+        gateway = self.app.gateway
+        self.url.setText(gateway.url or "")
+        self.start_stop.setText("Stop gateway" if gateway.state in ("running", "starting") else "Start gateway")
+        self.start_stop.setEnabled(gateway.state in ("running", "stopped"))
+        self._tab_titles()
+
+    def _tab_titles(self) -> None:
+        clients = len(self.app.clients.rows)
+        self.tabs.setTabText(1, f"Clients ({clients})" if clients else "Clients")
+
+    def _start_stop(self) -> None:
+        if self.app.gateway.state == "running":
+            self.app.stop()
+        else:
+            self.app.start()
+
+    def _notice(self, level: str, sentence: str) -> None:
+        # Errors and warnings stay until dismissed or replaced; confirmations replace only each other.
+        # "done" says a problem is over (the gateway started after all) and replaces anything.
+        if level == "info" and self.notice.isVisible() and self.notice.level in ("error", "warning"):
+            return
+        self.notice.show_text("info" if level == "done" else level, sentence)
+
+    def show_panel(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.app.tray_available and not self.app.quitting:
+            self.app.request_quit()  # no tray to come back from: closing is quitting
+        event.accept()
