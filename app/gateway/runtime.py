@@ -32,6 +32,7 @@ from app.gateway.upstream import ClientInfo, Upstream
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
 SHUTDOWN_GRACE = 2.0
+CONFIG_POLL = 1.0
 
 
 class GatewayError(Exception):
@@ -100,6 +101,7 @@ class Gateway:
         self._stop = anyio.Event()
         self._tg: anyio.abc.TaskGroup | None = None
         self.started_at: float | None = None
+        self.config_error: ConfigError | None = None  # the last bad edit of the file, until a good one
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -196,6 +198,7 @@ class Gateway:
                         served.set()
 
                 tg.start_soon(serve)
+                tg.start_soon(self._watch_config)
                 while not server.started:
                     if served.is_set():
                         raise GatewayError("The HTTP server did not start; see the log.")
@@ -311,6 +314,16 @@ class Gateway:
         await self.apply(loaded)
         return None
 
+    async def _watch_config(self) -> None:
+        """Pick up edits on disk within a second; client sessions stay connected through a reload."""
+        last = _mtime(self.loaded.path)
+        while True:
+            await anyio.sleep(CONFIG_POLL)
+            now = _mtime(self.loaded.path)
+            if now != last:
+                last = now
+                self.config_error = await self.reload()
+
     async def apply(self, loaded: LoadedConfig) -> None:
         """Switch to a new config: only the children whose entry changed are restarted."""
         old = self.loaded.config.mcpServers
@@ -351,6 +364,13 @@ class Gateway:
     def _set_state(self, state: str) -> None:
         self.state = state
         self.bus.publish(GatewayStateChanged(state, self.url, self.error))
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _changed_kinds(old: Catalog, new: Catalog) -> set[str]:

@@ -1,0 +1,94 @@
+"""The Gateway facade: toggling children, live config reloads (bad ones keep the last good), health."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import httpx2
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from tests.conftest import running, stdio_child, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+def tool_list_watcher():
+    changed = anyio.Event()
+
+    async def on_message(message) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changed.set()
+
+    return changed, on_message
+
+
+async def test_disable_stops_the_child_persists_and_clients_see_the_change(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py"), "other": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy", "other"))
+    changed, on_message = tool_list_watcher()
+    async with Client(gw.url, mode="legacy", message_handler=on_message) as client:
+        await client.list_tools()
+        await gw.set_enabled("toy", False)
+        with anyio.fail_after(10):
+            await changed.wait()
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert not any(n.startswith("toy__") for n in names) and "other__echo" in names
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("toy__echo", {"text": "x"})
+        assert "Unknown tool" in caught.value.error.message
+        assert gw.supervisors["toy"].state.value == "disabled"
+        assert json.loads(gw.config_path.read_text())["mcpServers"]["toy"]["enabled"] is False
+        await gw.set_enabled("toy", True)
+        await wait_for(running(gw, "toy"))
+        assert (await client.call_tool("toy__echo", {"text": "again"})).content[0].text == "again"
+
+
+async def test_edits_on_disk_apply_live_and_a_bad_edit_keeps_the_last_good(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy"))
+    raw = json.loads(gw.config_path.read_text())
+    changed, on_message = tool_list_watcher()
+    async with Client(gw.url, mode="legacy", message_handler=on_message) as client:
+        gw.config_path.write_text(json.dumps({**raw, "mcpServers": {"toy": {"args": []}}}))
+        await wait_for(lambda: gw.config_error is not None, timeout=5)
+        assert "mcpServers.toy: needs either `command`" in str(gw.config_error)
+        assert (await client.call_tool("toy__echo", {"text": "kept"})).content[0].text == "kept"
+
+        raw["mcpServers"]["second"] = stdio_child("toy.py")
+        gw.config_path.write_text(json.dumps(raw))
+        await wait_for(lambda: "second" in gw.supervisors and running(gw, "second")(), timeout=15)
+        assert gw.config_error is None
+        with anyio.fail_after(10):
+            await changed.wait()
+        assert (await client.call_tool("second__echo", {"text": "new"})).content[0].text == "new"
+
+
+async def test_health_is_public_and_says_little(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py", "--exit-at-start")})
+    await wait_for(lambda: gw.supervisors["toy"].state.value in ("backoff", "failed"))
+    async with httpx2.AsyncClient() as http:
+        response = await http.get(f"{gw.base_url}/health")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["children"]["toy"]["state"] in ("backoff", "starting")
+    assert "toy.py" not in response.text and "refusing" not in response.text  # no commands, no errors
+
+
+async def test_unknown_path_and_malformed_json_rpc_get_clear_errors(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy"))
+    async with httpx2.AsyncClient() as http:
+        missing = await http.get(f"{gw.base_url}/nope")
+        assert missing.status_code == 404 and "MCP is at /mcp" in missing.json()["message"]
+        headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+        garbage = await http.post(gw.url, content=b"{not json", headers=headers)
+        assert garbage.status_code == 400 and garbage.json()["error"]["code"] == -32700
+        huge = await http.post(gw.url, content=b"[" + b"1," * 3_000_000 + b"1]", headers=headers)
+        assert huge.status_code == 413
+    async with Client(gw.url, mode="legacy") as client:  # and it keeps serving
+        assert (await client.call_tool("toy__echo", {"text": "fine"})).content[0].text == "fine"
