@@ -1,0 +1,110 @@
+"""The CLI as a user meets it: real processes, real ports, sentences instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import ROOT, demo_child, write_config
+
+
+def switchboard(*args: str, home: Path, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, **kwargs,
+    )
+
+
+def read_until(proc: subprocess.Popen, needle: str, timeout: float = 30) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} not printed; got {lines} / {proc.stderr.read() if proc.poll() is not None else ''}")
+
+
+def test_serve_prints_where_things_are_and_stops_cleanly_on_ctrl_c(tmp_path):
+    config = write_config(tmp_path / "c.json", {"demo": demo_child()})
+    proc = switchboard("serve", "--config", str(config), "--port", "0", home=tmp_path / "home")
+    try:
+        lines = read_until(proc, "Press Ctrl-C")
+        text = "\n".join(lines)
+        assert "is serving at http://127.0.0.1:" in text and "/mcp" in text
+        assert str(config) in text and "switchboard.log" in text
+        time.sleep(1.5)  # let the demo child start
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children, "the demo child runs"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert "Traceback" not in proc.stderr.read()
+        psutil.wait_procs(children, timeout=5)
+        assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        proc.kill()
+
+
+def test_busy_port_is_one_sentence_with_the_fix(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path / "c.json", {})
+        proc = switchboard("serve", "--config", str(config), "--port", str(port), home=tmp_path / "home")
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert err.strip().splitlines() == [
+        f"switchboard: Port {port} is in use by another program. Choose another port (--port, or gateway.port in the config file)."
+    ]
+
+
+def test_bad_config_names_the_field(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"mcpServers": {"github": {"args": []}}}))
+    proc = switchboard("serve", "--config", str(config), home=tmp_path / "home")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "mcpServers.github: needs either `command` (a local server) or `url` (a remote server)" in err
+    assert "Traceback" not in err
+
+
+def test_no_display_runs_headless_with_a_default_config(tmp_path):
+    home = tmp_path / "home"
+    proc = switchboard(home=home)
+    try:
+        read_until(proc, "Press Ctrl-C")
+        assert json.loads((home / "config" / "config.json").read_text())["mcpServers"]["demo"]["args"][-1] == "demo-server"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert "No display found: running the gateway headless" in proc.stderr.read()
+    finally:
+        proc.kill()
+
+
+@pytest.mark.anyio
+async def test_demo_server_serves_tools_a_resource_and_a_prompt():
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "app", "demo-server"], cwd=str(ROOT))
+    async with Client(params) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"echo", "current_time", "add"} <= tools
+        assert (await client.call_tool("add", {"a": 2, "b": 3})).structured_content == {"result": 5.0}
+        assert "demo MCP server" in (await client.read_resource("demo://about")).contents[0].text
+        assert "three sentences" in (await client.get_prompt("summarize", {"text": "x"})).messages[0].content.text
