@@ -22,8 +22,13 @@ def switchboard(*args: str, home: Path, **kwargs) -> subprocess.Popen:
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, **kwargs,
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
     )
 
 
@@ -37,7 +42,9 @@ def read_until(proc: subprocess.Popen, needle: str, timeout: float = 30) -> list
         lines.append(line.rstrip("\n"))
         if needle in line:
             return lines
-    raise AssertionError(f"{needle!r} not printed; got {lines} / {proc.stderr.read() if proc.poll() is not None else ''}")
+    raise AssertionError(
+        f"{needle!r} not printed; got {lines} / {proc.stderr.read() if proc.poll() is not None else ''}"
+    )
 
 
 def test_serve_prints_where_things_are_and_stops_cleanly_on_ctrl_c(tmp_path):
@@ -67,18 +74,17 @@ def test_busy_port_is_one_sentence_with_the_fix(tmp_path):
         port = taken.getsockname()[1]
         config = write_config(tmp_path / "c.json", {})
         proc = switchboard("serve", "--config", str(config), "--port", str(port), home=tmp_path / "home")
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
-    assert err.strip().splitlines() == [
-        f"switchboard: Port {port} is in use by another program. Choose another port (--port, or gateway.port in the config file)."
-    ]
+    fix = "Choose another port (--port, or gateway.port in the config file)."
+    assert err.strip().splitlines() == [f"switchboard: Port {port} is in use by another program. {fix}"]
 
 
 def test_bad_config_names_the_field(tmp_path):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"mcpServers": {"github": {"args": []}}}))
     proc = switchboard("serve", "--config", str(config), home=tmp_path / "home")
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "mcpServers.github: needs either `command` (a local server) or `url` (a remote server)" in err
     assert "Traceback" not in err
@@ -89,7 +95,9 @@ def test_no_display_runs_headless_with_a_default_config(tmp_path):
     proc = switchboard(home=home)
     try:
         read_until(proc, "Press Ctrl-C")
-        assert json.loads((home / "config" / "config.json").read_text())["mcpServers"]["demo"]["args"][-1] == "demo-server"
+        assert (
+            json.loads((home / "config" / "config.json").read_text())["mcpServers"]["demo"]["args"][-1] == "demo-server"
+        )
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
         assert "No display found: running the gateway headless" in proc.stderr.read()

@@ -16,7 +16,9 @@ def problems(raw, env=None) -> list[str]:
 
 
 def test_missing_field_is_named_exactly():
-    assert problems({"mcpServers": {"github": {"command": 3}}}) == ["mcpServers.github.command: Input should be a valid string"]
+    assert problems({"mcpServers": {"github": {"command": 3}}}) == [
+        "mcpServers.github.command: Input should be a valid string"
+    ]
     assert problems({"mcpServers": {"github": {"args": ["x"]}}}) == [
         "mcpServers.github: needs either `command` (a local server) or `url` (a remote server)"
     ]
@@ -43,7 +45,9 @@ def test_variables_and_defaults():
 
 def test_claude_desktop_file_loads_as_is(tmp_path):
     path = tmp_path / "claude_desktop_config.json"
-    path.write_text(json.dumps({"globalShortcut": "x", "mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}))
+    path.write_text(
+        json.dumps({"globalShortcut": "x", "mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}})
+    )
     loaded = load(path, env={})
     assert loaded.config.mcpServers["time"].args == ["mcp-server-time"]
     assert loaded.config.gateway.port == 8765

@@ -155,16 +155,19 @@ class _GuardedResponse:
         async with self.lock:
             if self.cut:
                 return  # as a server does after a disconnect: the app notices on receive
-            if self.guard.verify(self.key) is None:
+            # Check at the start and for each later piece of a stream; a plain body follows its start at once.
+            if (message["type"] == "http.response.start" or self.streaming) and self.guard.verify(self.key) is None:
                 await self._cut_off()
                 return
             await self._send(message)
             if message["type"] == "http.response.start":
                 self.started = True
                 if _is_event_stream(message):
+                    self.streaming = True
                     self._watch()
             elif message["type"] == "http.response.body":
                 if message.get("more_body", False):
+                    self.streaming = True
                     self._watch()
                 else:
                     self.complete = True
@@ -354,14 +357,25 @@ class RedactKeyFilter(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redact_arg(a) for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+def _redact_arg(value: object) -> object:
+    if isinstance(value, int | float) or value is None:
+        return value  # numbers keep their %d
+    try:  # a URL object prints its query string; bytes may hold a header
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    except Exception:
+        return value
+    clean = redact(text)
+    return value if clean == text else clean
 
 
 def install_redaction(*targets: logging.Logger | logging.Handler) -> RedactKeyFilter:

@@ -116,7 +116,10 @@ class Catalog:
 
 
 def _names(
-    servers: list[str], children: Mapping[str, ChildLists], pick: Callable[[ChildLists], list[dict[str, Any]]], prefixed: bool
+    servers: list[str],
+    children: Mapping[str, ChildLists],
+    pick: Callable[[ChildLists], list[dict[str, Any]]],
+    prefixed: bool,
 ) -> _Table:
     table = _Table()
     for server in servers:

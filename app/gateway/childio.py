@@ -51,7 +51,7 @@ class StderrCapture:
         """A write end for the next child process. Our copy is closed once the child holds its own."""
         read_fd, write_fd = os.pipe()
         threading.Thread(target=self._drain, args=(read_fd,), name=f"stderr-{self.child}", daemon=True).start()
-        return _CloseAfterSpawn(write_fd)
+        return _CloseAfterSpawn(write_fd)  # type: ignore[return-value]  # only fileno() is ever used
 
     def _drain(self, read_fd: int) -> None:
         with open(read_fd, encoding="utf-8", errors="replace") as stream:

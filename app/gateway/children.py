@@ -248,9 +248,9 @@ class ChildSupervisor:
             transport,
             mode=mode,
             client_info=CLIENT_INFO,
-            sampling_callback=self._on_sampling,
-            elicitation_callback=self._on_elicitation,
-            list_roots_callback=self._on_list_roots,
+            sampling_callback=self._on_sampling,  # type: ignore[arg-type]
+            elicitation_callback=self._on_elicitation,  # type: ignore[arg-type]
+            list_roots_callback=self._on_list_roots,  # type: ignore[arg-type]
             logging_callback=self._on_log,
             message_handler=self._on_message,
             cache=None,
@@ -300,7 +300,9 @@ class ChildSupervisor:
             return await session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
-                raise ChildUnavailable(INTERNAL_ERROR, f"Server '{self.name}' stopped while handling the request") from None
+                raise ChildUnavailable(
+                    INTERNAL_ERROR, f"Server '{self.name}' stopped while handling the request"
+                ) from None
             raise
 
     def unavailable_message(self) -> str:
@@ -363,7 +365,11 @@ class ChildSupervisor:
             log.warning("server %s sent something unreadable: %s", self.name, message)
             return
         match message:
-            case types.ToolListChangedNotification() | types.PromptListChangedNotification() | types.ResourceListChangedNotification():
+            case (
+                types.ToolListChangedNotification()
+                | types.PromptListChangedNotification()
+                | types.ResourceListChangedNotification()
+            ):
                 if self.state == ChildState.RUNNING:
                     await self.refresh_lists()
                     self.on_lists_changed(self.name)

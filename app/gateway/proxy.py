@@ -15,8 +15,8 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp.server import Server
-from mcp.server.context import CallNext, HandlerResult
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
+from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.shared.exceptions import MCPError
 from mcp_types import SERVER_INFO_META_KEY
@@ -37,7 +37,9 @@ RESERVED = "io.modelcontextprotocol/"
 class GatewayServer(Server[Any]):
     """The SDK's `Server`, announcing list_changed for every list: children change at run time."""
 
-    def create_initialization_options(self, notification_options: NotificationOptions | None = None, *a: Any, **kw: Any) -> Any:
+    def create_initialization_options(
+        self, notification_options: NotificationOptions | None = None, *a: Any, **kw: Any
+    ) -> Any:
         everything = NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True)
         return super().create_initialization_options(notification_options or everything, *a, **kw)
 
@@ -45,7 +47,14 @@ class GatewayServer(Server[Any]):
 class Router:
     """The handlers of one endpoint: `endpoint` is "*" (merged) or the name of the child served alone."""
 
-    def __init__(self, endpoint: str, children: Callable[[], Children], catalog: Callable[[], Catalog], upstream: Upstream, bus: EventBus) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        children: Callable[[], Children],
+        catalog: Callable[[], Catalog],
+        upstream: Upstream,
+        bus: EventBus,
+    ) -> None:
         self.endpoint = endpoint
         self.children = children
         self.catalog = catalog
@@ -124,19 +133,19 @@ class Router:
             ]
         return result
 
-    async def subscribe(self, ctx: Ctx, params: types.SubscribeRequestParams) -> HandlerResult:
+    async def subscribe(self, ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
         uri = str(params.uri)
         route = self._resource_route(ctx, uri)
         if self.upstream.subscribe(route.server, route.name, uri, ctx):
             await self._child(route).request("resources/subscribe", {"uri": route.name})
-        return {}
+        return types.EmptyResult()
 
-    async def unsubscribe(self, ctx: Ctx, params: types.UnsubscribeRequestParams) -> HandlerResult:
+    async def unsubscribe(self, ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
         uri = str(params.uri)
         route = self._resource_route(ctx, uri)
         if self.upstream.unsubscribe(route.server, route.name, ctx):
             await self._child(route).request("resources/unsubscribe", {"uri": route.name})
-        return {}
+        return types.EmptyResult()
 
     # --- completion and logging -------------------------------------------------------------------
     async def complete(self, ctx: Ctx, params: types.CompleteRequestParams) -> HandlerResult:
@@ -155,9 +164,9 @@ class Router:
         forwarded.pop("_meta", None)
         return await self._child(route).request("completion/complete", forwarded)
 
-    async def set_logging_level(self, ctx: Ctx, params: types.SetLevelRequestParams) -> HandlerResult:
+    async def set_logging_level(self, ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         connection_of(ctx).state["switchboard.log_level"] = params.level
-        return {}
+        return types.EmptyResult()
 
     # --- forwarding -------------------------------------------------------------------------------
     async def _forward(
@@ -263,7 +272,7 @@ def build_server(router: Router, *, name: str = "switchboard") -> GatewayServer:
         on_completion=_for_era(r.complete),
         on_set_logging_level=r.set_logging_level,
         # Views differ per API key, so nothing may be cached across keys; children change at any time.
-        cache_hints={method: CacheHint(ttl_ms=0, scope="private") for method in CACHEABLE_METHODS},
+        cache_hints={method: CacheHint(ttl_ms=0, scope="private") for method in CACHEABLE_METHODS},  # type: ignore[misc]
     )
     # Our middleware only; the SDK's default OpenTelemetry span per message costs time on every call.
     server.middleware = [router.note_client]

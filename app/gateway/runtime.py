@@ -31,7 +31,7 @@ from app.gateway.upstream import ClientInfo, Upstream
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
-SHUTDOWN_GRACE = 2.0
+SHUTDOWN_GRACE = 2
 CONFIG_POLL = 1.0
 
 
@@ -178,8 +178,13 @@ class Gateway:
         self._app = app
         asgi: ASGIApp = self.guard(app) if self.guard else app
         config = uvicorn.Config(
-            asgi, log_config=None, lifespan="off", access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE,
-            ws="none", server_header=False,
+            asgi,
+            log_config=None,
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
+            ws="none",
+            server_header=False,
         )
         server = _EmbeddedServer(config)
         try:

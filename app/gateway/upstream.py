@@ -90,7 +90,7 @@ class Upstream(UpstreamRelay):
             info.last_seen = now
             return info
         params = connection.client_params
-        if params is None or connection.session_id is None and _is_modern(connection):
+        if params is None or (connection.session_id is None and _is_modern(connection)):
             return None
         request = ctx.request
         path = getattr(getattr(request, "url", None), "path", "") or ""
@@ -223,7 +223,11 @@ class Upstream(UpstreamRelay):
                         await connection.send_resource_list_changed()
                 except Exception as exc:
                     log.debug("list_changed not delivered to %s: %s", info.name, exc)
-        events = {"tools": ToolsListChanged, "prompts": PromptsListChanged, "resources": ResourcesListChanged}
+        events: dict[str, type[ToolsListChanged | PromptsListChanged | ResourcesListChanged]] = {
+            "tools": ToolsListChanged,
+            "prompts": PromptsListChanged,
+            "resources": ResourcesListChanged,
+        }
         for endpoint, (bus, _) in self._listen.items():
             if endpoint == "*" or endpoint in servers:
                 for kind in kinds:

@@ -53,7 +53,11 @@ def test_unprefixed_catalog_keeps_the_childs_names():
 
 
 def test_tool_entries_are_passed_verbatim_but_for_the_name():
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": {"a": {}}, "additionalProperties": False}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": {"a": {}},
+        "additionalProperties": False,
+    }
     catalog = Catalog.build({"s": ChildLists(tools=[{"name": "t", "inputSchema": schema, "annotations": {"x": 1}}])})
     assert catalog.tools == [{"name": "s__t", "inputSchema": schema, "annotations": {"x": 1}}]
 

@@ -27,9 +27,17 @@ async def test_every_active_scenario_passes_through_the_gateway(gateway_factory,
     await wait_for(running(gw, "conf"))
     url = f"{gw.base_url}/servers/conf/mcp{gw.key_query() if hasattr(gw, 'key_query') else ''}"
     result = await anyio.to_thread.run_sync(
-        lambda: subprocess.run(["bash", str(RUN), url], capture_output=True, text=True, timeout=880,
-                               env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(_home()),
-                                    "CONFORMANCE_OUT": str(tmp_path / "out")})
+        lambda: subprocess.run(
+            ["bash", str(RUN), url],
+            capture_output=True,
+            text=True,
+            timeout=880,
+            env={
+                "PATH": "/usr/bin:/bin:/usr/local/bin",
+                "HOME": str(_home()),
+                "CONFORMANCE_OUT": str(tmp_path / "out"),
+            },
+        )
     )
     summary = re.search(r"^(\d+) passed, (\d+) failed$", result.stdout, re.M)
     assert summary, result.stdout[-2000:] + result.stderr[-2000:]

@@ -81,9 +81,11 @@ async def test_child_that_exits_at_start_backs_off_doubling_and_others_serve(gat
     bad = gw.supervisors["bad"]
     retries: list[float] = []
     unsubscribe = gw.bus.subscribe(
-        lambda e: retries.append(e.next_retry_at - time.time())
-        if getattr(e, "name", None) == "bad" and getattr(e, "state", None) == "backoff"
-        else None
+        lambda e: (
+            retries.append(e.next_retry_at - time.time())
+            if getattr(e, "name", None) == "bad" and getattr(e, "state", None) == "backoff"
+            else None
+        )
     )
     await wait_for(lambda: len(retries) >= 3, timeout=20)
     unsubscribe()

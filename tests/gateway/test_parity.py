@@ -21,7 +21,9 @@ from tests.conftest import PYTHON, SERVERS, running, wait_for
 
 pytestmark = pytest.mark.anyio
 
-EVERYTHING = Path(__file__).resolve().parents[1] / "node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+EVERYTHING = (
+    Path(__file__).resolve().parents[1] / "node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+)
 TIME_SERVER = Path(sys.executable).parent / "mcp-server-time"
 NODE = shutil.which("node")
 
@@ -102,8 +104,12 @@ def free_port() -> int:
 async def test_remote_child_over_each_transport(gateway_factory, mode):
     """A remote child with no transport set: Streamable HTTP is tried first, then legacy SSE."""
     port = free_port()
-    proc = subprocess.Popen([NODE, str(EVERYTHING), mode], env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [NODE, str(EVERYTHING), mode],
+        env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         path = "/mcp" if mode == "streamableHttp" else "/sse"
         await wait_for(lambda: _listening(port), timeout=20)

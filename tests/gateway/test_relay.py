@@ -145,7 +145,9 @@ async def test_resource_subscribe_and_updates(toy_gateway):
 
 async def test_completion_routes_to_the_prompt_owner(toy_gateway):
     async with Client(toy_gateway.url, mode="legacy") as client:
-        result = await client.complete(types.PromptReference(type="ref/prompt", name="toy__greet"), {"name": "who", "value": "a"})
+        result = await client.complete(
+            types.PromptReference(type="ref/prompt", name="toy__greet"), {"name": "who", "value": "a"}
+        )
     assert result.completion.values == ["alice"]
 
 

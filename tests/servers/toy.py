@@ -1,6 +1,6 @@
 """A small MCP stdio server for the gateway's tests: every behaviour a test needs to provoke.
 
-    python toy.py [--exit-at-start] [--uri URI] [--long-names]
+python toy.py [--exit-at-start] [--uri URI] [--long-names]
 """
 
 from __future__ import annotations
@@ -33,15 +33,35 @@ def text(s: str) -> t.TextContent:
 
 def tools() -> list[t.Tool]:
     listed = [
-        t.Tool(name="echo", description="Echo text", input_schema={"type": "object", "properties": {"text": {"type": "string"}}}),
-        t.Tool(name="slow", description="Sleep, reporting progress", input_schema={"type": "object", "properties": {"seconds": {"type": "number"}}}),
+        t.Tool(
+            name="echo",
+            description="Echo text",
+            input_schema={"type": "object", "properties": {"text": {"type": "string"}}},
+        ),
+        t.Tool(
+            name="slow",
+            description="Sleep, reporting progress",
+            input_schema={"type": "object", "properties": {"seconds": {"type": "number"}}},
+        ),
         t.Tool(name="pid", description="This process id", input_schema=OBJ),
         t.Tool(name="crash", description="Exit at once, mid-call", input_schema=OBJ),
-        t.Tool(name="add_tool", description="Add a tool and say so", input_schema={"type": "object", "properties": {"name": {"type": "string"}}}),
-        t.Tool(name="ask", description="Sampling round trip", input_schema={"type": "object", "properties": {"prompt": {"type": "string"}}}),
+        t.Tool(
+            name="add_tool",
+            description="Add a tool and say so",
+            input_schema={"type": "object", "properties": {"name": {"type": "string"}}},
+        ),
+        t.Tool(
+            name="ask",
+            description="Sampling round trip",
+            input_schema={"type": "object", "properties": {"prompt": {"type": "string"}}},
+        ),
         t.Tool(name="chatty", description="Logs twice, then answers", input_schema=OBJ),
         t.Tool(name="bump", description="Change the counter resource", input_schema=OBJ),
-        t.Tool(name="stderr", description="Write a line to stderr", input_schema={"type": "object", "properties": {"line": {"type": "string"}}}),
+        t.Tool(
+            name="stderr",
+            description="Write a line to stderr",
+            input_schema={"type": "object", "properties": {"line": {"type": "string"}}},
+        ),
         t.Tool(name="fails", description="A tool-level error", input_schema=OBJ),
     ]
     if opts.long_names:
@@ -127,7 +147,9 @@ async def subscribe(ctx: Ctx, params: Any) -> t.EmptyResult:
 
 async def list_prompts(ctx: Ctx, params: Any) -> t.ListPromptsResult:
     return t.ListPromptsResult(
-        prompts=[t.Prompt(name="greet", description="Greet someone", arguments=[t.PromptArgument(name="who", required=True)])]
+        prompts=[
+            t.Prompt(name="greet", description="Greet someone", arguments=[t.PromptArgument(name="who", required=True)])
+        ]
     )
 
 
