@@ -11,7 +11,9 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 class InterpolationError(ValueError):
     def __init__(self, path: str, variable: str) -> None:
-        super().__init__(f"{path}: environment variable {variable} is not set (use ${{{variable}:-default}} for a default)")
+        super().__init__(
+            f"{path}: environment variable {variable} is not set (use ${{{variable}:-default}} for a default)"
+        )
         self.path = path
         self.variable = variable
 

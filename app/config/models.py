@@ -102,7 +102,7 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    mcpServers: dict[str, _TaggedChild] = Field(default_factory=dict)  # noqa: N815 - the name users paste
+    mcpServers: dict[str, _TaggedChild] = Field(default_factory=dict)
 
     @field_validator("mcpServers", mode="before")
     @classmethod
