@@ -18,12 +18,17 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp import Client, StdioServerParameters
+from mcp.client._input_required import run_input_required_driver
+from mcp.client.session import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types.jsonrpc import CONNECTION_CLOSED, INTERNAL_ERROR
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import TypeAdapter
 
 from app import __version__
 from app.config.models import ChildConfig, RemoteServer, StdioServer
@@ -38,6 +43,8 @@ BACKOFF_RESET_AFTER = 60.0  # running this long wipes the failure streak
 CONNECT_TIMEOUT = 30.0
 LIST_PAGE_CAP = 100
 CLIENT_INFO = types.Implementation(name="switchboard", version=__version__)
+INPUT_METHODS = ("tools/call", "prompts/get", "resources/read")  # the ones a 2026-era child may answer with input_required
+_INPUT_RESPONSES: TypeAdapter[types.InputResponses] = TypeAdapter(types.InputResponses)
 
 
 class ChildState(enum.StrEnum):
@@ -166,6 +173,11 @@ class ChildSupervisor:
                 info = client.server_info
                 self.server_info = info.model_dump(by_alias=True, exclude_none=True) if info else {}
                 await self.refresh_lists()
+                if session.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                    # 2026-era servers announce changes only on a subscriptions/listen stream.
+                    listener = await stack.enter_async_context(anyio.create_task_group())
+                    stack.callback(listener.cancel_scope.cancel)
+                    listener.start_soon(self._listen, client)
                 self.error = None
                 self.running_since = time.time()
                 started = time.monotonic()
@@ -219,10 +231,11 @@ class ChildSupervisor:
                 return await self._open_client(stack, watch_closed(transport(), closed), mode), closed
             except Exception as exc:
                 last = index == len(attempts) - 1
-                refused = isinstance(exc, MCPError) and exc.code != CONNECTION_CLOSED
+                cause = _first_cause(exc)
+                refused = isinstance(cause, MCPError) and cause.code != CONNECTION_CLOSED
                 if last or not (refused or self.kind == "remote"):
                     raise
-                log.info("server %s: %s over attempt %d failed (%s); trying the next", self.name, mode, index + 1, exc)
+                log.info("server %s: attempt %d (%s) failed (%s); trying the next", self.name, index + 1, mode, cause)
                 await stack.aclose()
         raise AssertionError("unreachable")
 
@@ -287,6 +300,20 @@ class ChildSupervisor:
         client = self._client
         if client is None or self.state != ChildState.RUNNING:
             raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
+        self.calls += 1
+        try:
+            result = await self._send(client, method, params, on_progress)
+            if result.get("resultType") == "input_required" and method in INPUT_METHODS:
+                result = await self._resolve_input(client, method, dict(params or {}), result, on_progress)
+            return result
+        except MCPError as exc:
+            if exc.code == CONNECTION_CLOSED:
+                raise ChildUnavailable(INTERNAL_ERROR, f"Server '{self.name}' stopped while handling the request") from None
+            raise
+
+    async def _send(
+        self, client: Client, method: str, params: Mapping[str, Any] | None, on_progress: Any = None
+    ) -> dict[str, Any]:
         session = client.session
         data: dict[str, Any] = {"method": method, "params": dict(params or {})}
         opts: dict[str, Any] = {}
@@ -295,15 +322,34 @@ class ChildSupervisor:
         session._stamp(data, opts)  # type: ignore[arg-type]
         if on_progress is not None:
             opts["on_progress"] = on_progress
-        self.calls += 1
-        try:
-            return await session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
-        except MCPError as exc:
-            if exc.code == CONNECTION_CLOSED:
-                raise ChildUnavailable(
-                    INTERNAL_ERROR, f"Server '{self.name}' stopped while handling the request"
-                ) from None
-            raise
+        return await session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
+
+    async def _resolve_input(
+        self, client: Client, method: str, params: dict[str, Any], first: dict[str, Any], on_progress: Any
+    ) -> dict[str, Any]:
+        """A 2026-era child asks for input (sampling, elicitation, roots) in its result instead of a request:
+        ask the client whose call this is, through the same relay as the handshake era, and retry."""
+        session = client.session
+
+        async def dispatch(key: str, request: types.InputRequest) -> Any:
+            ctx = ClientRequestContext(session=session, request_id=key, meta=None)
+            return await session.dispatch_input_request(ctx, request)
+
+        async def retry(responses: types.InputResponses | None, state: str | None) -> Any:
+            again = {k: v for k, v in params.items() if k not in ("inputResponses", "requestState")}
+            if responses:
+                again["inputResponses"] = _INPUT_RESPONSES.dump_python(
+                    responses, by_alias=True, mode="json", exclude_none=True
+                )
+            if state is not None:
+                again["requestState"] = state
+            raw = await self._send(client, method, again, on_progress)
+            return types.InputRequiredResult.model_validate(raw) if raw.get("resultType") == "input_required" else raw
+
+        final: dict[str, Any] = await run_input_required_driver(
+            types.InputRequiredResult.model_validate(first), dispatch=dispatch, retry=retry
+        )
+        return final
 
     def unavailable_message(self) -> str:
         if self.state == ChildState.DISABLED:
@@ -359,6 +405,20 @@ class ChildSupervisor:
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
         await self.relay.log_message(self.name, params)
+
+    async def _listen(self, client: Client) -> None:
+        try:
+            async with client.listen(
+                tools_list_changed=True, prompts_list_changed=True, resources_list_changed=True
+            ) as subscription:
+                async for event in subscription:
+                    if isinstance(event, ResourceUpdated):
+                        await self.relay.resource_updated(self.name, event.uri)
+                    elif self.state == ChildState.RUNNING:
+                        await self.refresh_lists()
+                        self.on_lists_changed(self.name)
+        except Exception as exc:  # a child without listen support still serves; it just cannot announce changes
+            log.info("server %s: no change announcements (%s)", self.name, exc)
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, Exception):

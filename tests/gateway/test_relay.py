@@ -179,3 +179,27 @@ async def test_the_gateway_is_the_server(toy_gateway):
         result = await client.call_tool("toy__echo", {"text": "x"})
         stamp = (result.meta or {}).get(types.SERVER_INFO_META_KEY)
         assert stamp is None or stamp.get("name") == "switchboard"
+
+
+async def test_a_child_that_speaks_only_the_2026_era(gateway_factory):
+    """The handshake is refused, so the supervisor falls back to server/discover; calls, list_changed
+    (over subscriptions/listen) and input requests (the 2026 form of sampling) still reach the client."""
+    gw = await gateway_factory({"modern": stdio_child("toy.py", "--modern-only")})
+    await wait_for(running(gw, "modern"))
+    assert gw.supervisors["modern"].protocol_version == "2026-07-28"
+    changed = anyio.Event()
+
+    async def on_message(message) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changed.set()
+
+    async def sampling(ctx, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="7"), model="m")
+
+    async with Client(gw.url, mode="legacy", message_handler=on_message, sampling_callback=sampling) as client:
+        assert (await client.call_tool("modern__echo", {"text": "new era"})).content[0].text == "new era"
+        assert (await client.call_tool("modern__ask", {"prompt": "n?"})).content[0].text == "model said: 7"
+        await client.call_tool("modern__add_tool", {"name": "later"})
+        with anyio.fail_after(10):
+            await changed.wait()
+        assert "modern__later" in {t.name for t in (await client.list_tools()).tools}

@@ -16,7 +16,10 @@ import mcp_types as t
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
-from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.shared.subscriptions import ToolsListChanged
+from mcp_types.jsonrpc import INVALID_PARAMS, UNSUPPORTED_PROTOCOL_VERSION
+
 
 warnings.simplefilter("ignore", MCPDeprecationWarning)
 Ctx = ServerRequestContext[Any, Any]
@@ -24,6 +27,7 @@ Ctx = ServerRequestContext[Any, Any]
 opts = argparse.Namespace()
 extra_tools: list[str] = []
 counter = {"value": 0}
+listen_bus = InMemorySubscriptionBus()
 OBJ = {"type": "object", "properties": {}}
 
 
@@ -93,8 +97,21 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
         os._exit(3)
     if name == "add_tool":
         extra_tools.append(str(args.get("name", "added")))
-        await ctx.session.send_tool_list_changed()
+        if modern(ctx):
+            await listen_bus.publish(ToolsListChanged())
+        else:
+            await ctx.session.send_tool_list_changed()
         return t.CallToolResult(content=[text("added")])
+    if name == "ask" and modern(ctx):  # the 2026 way: ask for input in the result, get it on the retry
+        answer = (params.input_responses or {}).get("q")
+        if answer is None:
+            question = t.CreateMessageRequest(
+                params=t.CreateMessageRequestParams(
+                    messages=[t.SamplingMessage(role="user", content=text(str(args.get("prompt", ""))))], max_tokens=10
+                )
+            )
+            return t.InputRequiredResult(input_requests={"q": question}, request_state="asked")
+        return t.CallToolResult(content=[text(f"model said: {answer.content.text}")])
     if name == "ask":
         reply = await ctx.session.create_message(
             [t.SamplingMessage(role="user", content=text(str(args.get("prompt", ""))))],
@@ -118,6 +135,17 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
     if name in extra_tools or (opts.long_names and name in {tl.name for tl in tools()}):
         return t.CallToolResult(content=[text(f"called {name}")])
     raise MCPError(INVALID_PARAMS, f"Unknown tool: {name}")
+
+
+def modern(ctx: Ctx) -> bool:
+    return ctx.protocol_version >= "2026"
+
+
+async def veto_initialize(ctx: Ctx, call_next: Any) -> Any:
+    """--modern-only: refuse the handshake era, as a server that speaks only 2026-07-28 would."""
+    if ctx.method == "initialize":
+        raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "this server speaks only 2026-07-28 (server/discover)")
+    return await call_next(ctx)
 
 
 async def list_resources(ctx: Ctx, params: Any) -> t.ListResourcesResult:
@@ -179,7 +207,10 @@ async def main() -> None:
         on_list_prompts=list_prompts,
         on_get_prompt=get_prompt,
         on_completion=complete,
+        on_subscriptions_listen=ListenHandler(listen_bus),
     )
+    if opts.modern_only:
+        server.middleware = [veto_initialize]
     async with stdio_server() as (read_stream, write_stream):
         from mcp.server.lowlevel.server import NotificationOptions
 
@@ -192,6 +223,7 @@ if __name__ == "__main__":
     parser.add_argument("--exit-at-start", action="store_true")
     parser.add_argument("--uri", default="toy://counter")
     parser.add_argument("--long-names", action="store_true")
+    parser.add_argument("--modern-only", action="store_true")
     parser.parse_args(namespace=opts)
     print(f"toy server starting, pid {os.getpid()}", file=sys.stderr, flush=True)
     if opts.exit_at_start:
