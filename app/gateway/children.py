@@ -43,7 +43,8 @@ BACKOFF_RESET_AFTER = 60.0  # running this long wipes the failure streak
 CONNECT_TIMEOUT = 30.0
 LIST_PAGE_CAP = 100
 CLIENT_INFO = types.Implementation(name="switchboard", version=__version__)
-INPUT_METHODS = ("tools/call", "prompts/get", "resources/read")  # the ones a 2026-era child may answer with input_required
+# The requests a 2026-era child may answer with input_required.
+INPUT_METHODS = ("tools/call", "prompts/get", "resources/read")
 _INPUT_RESPONSES: TypeAdapter[types.InputResponses] = TypeAdapter(types.InputResponses)
 
 
@@ -308,7 +309,8 @@ class ChildSupervisor:
             return result
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
-                raise ChildUnavailable(INTERNAL_ERROR, f"Server '{self.name}' stopped while handling the request") from None
+                message = f"Server '{self.name}' stopped while handling the request"
+                raise ChildUnavailable(INTERNAL_ERROR, message) from None
             raise
 
     async def _send(
