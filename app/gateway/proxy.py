@@ -24,7 +24,7 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
-from app.gateway.catalog import Catalog, Route, published_name
+from app.gateway.catalog import SEPARATOR, Catalog, Route, published_name
 from app.gateway.children import ChildSupervisor
 from app.gateway.events import CallFinished, CallStarted, EventBus
 from app.gateway.upstream import Ctx, Upstream, connection_of, identity_of
@@ -80,11 +80,19 @@ class Router:
     async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> HandlerResult:
         route = self.catalog().tool_routes.get(params.name)
         if route is None or not identity_of(ctx).allows_tool(route.server, published_name(route.server, route.name)):
-            raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
+            raise self._not_found(ctx, "tool", params.name)
         forwarded: dict[str, Any] = {"name": route.name}
         if params.arguments is not None:
             forwarded["arguments"] = params.arguments
         return await self._forward(ctx, route, "tools/call", forwarded, params.name, params.arguments)
+
+    def _not_found(self, ctx: Ctx, kind: str, name: str) -> MCPError:
+        """Unknown, or owned by a server that is not running now: say which, so the user knows what to fix."""
+        server = self.endpoint if self.endpoint != "*" else name.partition(SEPARATOR)[0]
+        child = self.children().get(server)
+        if child is not None and child.state.value != "running" and identity_of(ctx).allows_server(server):
+            return MCPError(INVALID_PARAMS, f"Unknown {kind}: {name} ({child.unavailable_message()})")
+        return MCPError(INVALID_PARAMS, f"Unknown {kind}: {name}")
 
     # --- prompts ----------------------------------------------------------------------------------
     async def list_prompts(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
@@ -96,7 +104,7 @@ class Router:
     async def get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> HandlerResult:
         route = self.catalog().prompt_routes.get(params.name)
         if route is None or not identity_of(ctx).allows_prompt(route.server):
-            raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
+            raise self._not_found(ctx, "prompt", params.name)
         forwarded: dict[str, Any] = {"name": route.name}
         if params.arguments is not None:
             forwarded["arguments"] = params.arguments

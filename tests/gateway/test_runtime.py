@@ -39,7 +39,7 @@ async def test_disable_stops_the_child_persists_and_clients_see_the_change(gatew
         assert not any(n.startswith("toy__") for n in names) and "other__echo" in names
         with pytest.raises(MCPError) as caught:
             await client.call_tool("toy__echo", {"text": "x"})
-        assert "Unknown tool" in caught.value.error.message
+        assert caught.value.error.message == "Unknown tool: toy__echo (Server 'toy' is disabled)"
         assert gw.supervisors["toy"].state.value == "disabled"
         assert json.loads(gw.config_path.read_text())["mcpServers"]["toy"]["enabled"] is False
         await gw.set_enabled("toy", True)
