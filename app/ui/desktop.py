@@ -37,6 +37,8 @@ class DesktopApp(QObject):
 
     def __init__(self, gateway: Gateway, keys: KeySource | None = None, *, tray_available: bool | None = None) -> None:
         super().__init__()
+        # The tray keeps the app alive with every window closed; only Quit (or Ctrl-C) ends it.
+        QGuiApplication.setQuitOnLastWindowClosed(False)
         self.gateway = gateway
         self.keys: KeySource = keys or NoKeys()
         self.key: KeyInfo | None = None

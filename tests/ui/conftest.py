@@ -1,0 +1,108 @@
+"""UI fixtures: a QApplication with an explicit qasync loop (as app/main does), and a live DesktopApp.
+
+Tests are plain functions that drive the loop with `run(coro)`; the gateway, its child and the
+SDK clients all run on the qasync loop, exactly as in the shipped app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from tests.conftest import demo_child, write_config
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def run(qloop: asyncio.AbstractEventLoop) -> Run:
+    def run(coro: Coroutine[Any, Any, Any], timeout: float = 20.0) -> Any:
+        return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return run
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> None:
+    """Wait (letting Qt and the gateway run) until predicate() is true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
+
+
+class InMemoryKeys:
+    """A key store at the true edge (no keyring in CI): the same KeySource shape the app adapts."""
+
+    available = True
+    unavailable_reason = ""
+
+    def __init__(self) -> None:
+        self.value = "sb-first-key-0123456789"
+        self.rotations = 0
+
+    async def load(self) -> Any:
+        from app.ui.keys import KeyInfo
+
+        return KeyInfo(self.value, "Stored in memory for this test.")
+
+    async def rotate(self) -> Any:
+        from app.ui.keys import KeyInfo
+
+        self.rotations += 1
+        self.value = f"sb-rotated-key-{self.rotations}"
+        return KeyInfo(self.value, "Stored in memory for this test.")
+
+
+@pytest.fixture
+def desktop_factory(qloop: asyncio.AbstractEventLoop, run: Run, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Build a DesktopApp on a real gateway (port 0) and run it like app/main does; quit it at the end."""
+    from app.launch import build_gateway
+    from app.ui.desktop import DesktopApp
+    from app.ui.keys import default_source
+
+    made: list[tuple[Any, asyncio.Task[int]]] = []
+
+    def make(servers: dict[str, Any] | None = None, *, keys: Any = None, tray: bool = True, **gateway: Any) -> Any:
+        servers = {"demo": demo_child()} if servers is None else servers
+        path = write_config(tmp_path / f"config-{len(made)}.json", servers, **gateway)
+        gw = build_gateway(path)
+        app = DesktopApp(gw, keys if keys is not None else default_source(gw), tray_available=tray)
+        task = qloop.create_task(app.run())
+        made.append((app, task))
+        run(until(lambda: gw.state in ("running", "stopped") and gw.state != "starting" or task.done()))
+        return app
+
+    yield make
+    for app, task in made:
+        app.request_quit()
+        if not task.done():
+            run(task)
+
+
+def save_png(widget: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    assert widget.grab().save(str(path)), f"could not write {path}"
+    return path
