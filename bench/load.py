@@ -40,6 +40,7 @@ class Stats:
     latencies: list[float] = field(default_factory=list, repr=False)
     first_error: str | None = None
     cut: bool = False  # the time budget ran out before every call was made
+    cpu: float = 0.0  # CPU seconds a measured process spent during these calls (see scenarios.cpu_meter)
 
     def merge(self, other: Stats) -> None:
         self.calls += other.calls
@@ -48,6 +49,7 @@ class Stats:
         self.latencies.extend(other.latencies)
         self.first_error = self.first_error or other.first_error
         self.cut = self.cut or other.cut
+        self.cpu += other.cpu
 
     def percentile(self, q: float) -> float | None:
         """The q-quantile in milliseconds (nearest rank), or None when nothing succeeded."""
@@ -62,9 +64,15 @@ class Stats:
         ok = len(self.latencies)
         return ok / self.wall if ok and self.wall > 0 else None
 
+    @property
+    def cpu_per_call(self) -> float | None:
+        """Microseconds of the measured process's CPU per call, when it was measured."""
+        return self.cpu / self.calls * 1e6 if self.cpu and self.calls else None
+
     def summary(self) -> dict[str, Any]:
         result = {k: v for k, v in asdict(self).items() if k != "latencies"}
         result.update(p50=self.percentile(0.5), p90=self.percentile(0.9), p99=self.percentile(0.99), rate=self.rate)
+        result["cpu_us_per_call"] = self.cpu_per_call
         return result
 
 

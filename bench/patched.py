@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def nodelay() -> None:
@@ -33,7 +34,39 @@ def nodelay() -> None:
     runtime.bind_socket = bind_socket
 
 
-PATCHES: dict[str, Callable[[], None]] = {"nodelay": nodelay}
+def json() -> None:
+    """Answer handshake-era POSTs with one plain JSON body instead of a one-event SSE stream.
+
+    Trade-off: with json_response the SDK cannot stream progress, log messages or a child's
+    sampling/elicitation requests back during that call; measured here for its cost alone.
+    """
+    from app.gateway import http
+
+    original = http.StreamableHTTPSessionManager
+
+    def manager(*args: Any, **kwargs: Any) -> Any:
+        return original(*args, **{**kwargs, "json_response": True})
+
+    http.StreamableHTTPSessionManager = manager  # type: ignore[misc]
+
+
+def uvloop() -> None:
+    """The headless gateway on uvloop (the tray keeps qasync): a cheaper event loop and socket layer."""
+    import asyncio
+
+    import uvloop as _uvloop
+
+    asyncio.set_event_loop_policy(_uvloop.EventLoopPolicy())
+
+
+def gc() -> None:
+    """Fewer young-generation collections: the relay allocates many short-lived objects per call."""
+    import gc as _gc
+
+    _gc.set_threshold(50_000, 20, 100)
+
+
+PATCHES: dict[str, Callable[[], None]] = {"nodelay": nodelay, "json": json, "uvloop": uvloop, "gc": gc}
 
 
 def main(argv: list[str]) -> int:

@@ -54,11 +54,12 @@ def times(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def latency_cell(stats: Stats) -> str:
+def latency_cell(stats: Stats, cpu_of: str = "") -> str:
     rate = stats.rate
+    cpu = stats.cpu_per_call
     return (
         f"p50 {ms(stats.percentile(0.5))} · p90 {ms(stats.percentile(0.9))} · p99 {ms(stats.percentile(0.99))} ms"
-        f" · {rate or 0:,.0f} calls/s"
+        f" · {rate or 0:,.0f} calls/s" + (f" · {cpu_of} CPU {cpu:,.0f} µs/call" if cpu is not None else "")
     )
 
 

@@ -1,7 +1,7 @@
 """The scenarios: each measures the gateway and the direct-stdio baseline in the same run, interleaved.
 
 Load scenarios run in rounds, direct then gateway, then gateway then direct (ABBA), so a drift in
-the machine's speed during the run falls on both sides alike.
+the machine's speed during the run falls on both sides alike. `bench.ab` rotates more sides the same way.
 """
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+import psutil
 
 from bench.gateway import CHILD, CHILD_ARGV, ROOT, GatewayProcess
 from bench.load import Stats, Work, close_all, drive, open_clients
@@ -65,9 +68,16 @@ class Bench:
     direct: StdioSession
     rounds: int = 2
     scale: float = 1.0  # < 1 shrinks every count (a quick run)
+    direct_cpu: Callable[[], float] = field(init=False)
+    gateway_cpu: Callable[[], float] = field(init=False)
 
     def count(self, n: int) -> int:
         return max(self.rounds, int(n * self.scale))
+
+    def __post_init__(self) -> None:
+        assert self.direct.process is not None and self.gateway.process is not None
+        self.direct_cpu = cpu_meter(self.direct.process.pid)  # the child's own CPU: what the direct call costs it
+        self.gateway_cpu = cpu_meter(self.gateway.process.pid)  # the gateway alone, its child excluded
 
     def url(self, transport: str) -> str:
         return self.gateway.base_url + "/sse" if transport == "sse" else self.gateway.url
@@ -78,13 +88,31 @@ def failed_row(title: str, exc: BaseException) -> Row:
     return Row(title, "", f"failed: {message[:200]}", "", "error", met=False, data={"error": message})
 
 
-async def _interleaved(bench: Bench, sides: list[tuple[list[Session], Work, Stats]], per_client: int) -> None:
-    per_round = max(1, per_client // bench.rounds)
+def cpu_meter(pid: int) -> Callable[[], float]:
+    """Cumulative user + system CPU seconds of one process."""
+    process = psutil.Process(pid)
+
+    def read() -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    return read
+
+
+Side = tuple[list[Session], Work, Stats, Callable[[], float]]
+
+
+async def interleaved(sides: list[Side], per_client: int, rounds: int) -> None:
+    per_round = max(1, per_client // rounds)
     deadline = time.perf_counter() + SCENARIO_BUDGET
-    for index in range(bench.rounds):
-        order = sides if index % 2 == 0 else sides[::-1]
-        for sessions, work, into in order:
-            into.merge(await drive(sessions, per_round, work, first=index * per_round, deadline=deadline))
+    for index in range(rounds):
+        shift = index % len(sides)  # rotate who goes first: with two sides, ABBA
+        order = sides[shift:] + sides[:shift]
+        for sessions, work, into, cpu in order:
+            before = cpu()
+            stats = await drive(sessions, per_round, work, first=index * per_round, deadline=deadline)
+            stats.cpu = cpu() - before
+            into.merge(stats)
 
 
 async def run_load(bench: Bench, scenario: LoadScenario) -> Row:
@@ -99,7 +127,11 @@ async def run_load(bench: Bench, scenario: LoadScenario) -> Row:
     try:
         await drive(direct_sessions, WARMUP_CALLS, direct_work, first=-WARMUP_CALLS)
         await drive(clients, WARMUP_CALLS, gateway_work, first=-WARMUP_CALLS)
-        await _interleaved(bench, [(direct_sessions, direct_work, direct), (clients, gateway_work, gateway)], n)
+        sides: list[Side] = [
+            (direct_sessions, direct_work, direct, bench.direct_cpu),
+            (clients, gateway_work, gateway, bench.gateway_cpu),
+        ]
+        await interleaved(sides, n, bench.rounds)
     finally:
         await close_all(clients)
     p50 = ratio(gateway.percentile(0.5), direct.percentile(0.5))
@@ -119,8 +151,8 @@ async def run_load(bench: Bench, scenario: LoadScenario) -> Row:
         errors += f": {gateway.first_error[:120]}"
     return Row(
         scenario.title,
-        latency_cell(direct),
-        latency_cell(gateway),
+        latency_cell(direct, "child"),
+        latency_cell(gateway, "gateway"),
         f"p50 {times(p50)} · calls/s {times(rate)}",
         errors,
         target,
@@ -161,8 +193,6 @@ async def direct_start() -> tuple[float, int]:
 
 
 def child_rss(session: StdioSession) -> int:
-    import psutil
-
     assert session.process is not None
     return psutil.Process(session.process.pid).memory_info().rss
 
@@ -285,13 +315,17 @@ async def idle_sessions(bench: Bench, count: int) -> list[Row]:
         gateway_work = Work(f"{CHILD}__echo")
         probe: list[Session] = held[:1]
         await drive(probe, WARMUP_CALLS, gateway_work, first=-WARMUP_CALLS)
-        await _interleaved(bench, [([bench.direct], work, direct), (probe, gateway_work, through)], bench.count(100))
+        sides: list[Side] = [
+            ([bench.direct], work, direct, bench.direct_cpu),
+            (probe, gateway_work, through, bench.gateway_cpu),
+        ]
+        await interleaved(sides, bench.count(100), bench.rounds)
         p50 = ratio(through.percentile(0.5), direct.percentile(0.5))
         rows.append(
             Row(
                 f"echo c=1 x {bench.count(100)} with {len(held):,} sessions held",
-                latency_cell(direct),
-                latency_cell(through),
+                latency_cell(direct, "child"),
+                latency_cell(through, "gateway"),
                 f"p50 {times(p50)}",
                 f"{through.errors}/{through.calls}",
                 "p50 ≤ 2.5x",
