@@ -66,7 +66,37 @@ def gc() -> None:
     _gc.set_threshold(50_000, 20, 100)
 
 
-PATCHES: dict[str, Callable[[], None]] = {"nodelay": nodelay, "json": json, "uvloop": uvloop, "gc": gc}
+class _LineSplit:
+    """A stand-in for sse_starlette's line-separator regex that skips the scan when there is nothing to split.
+
+    Serialized JSON-RPC has no raw line breaks (JSON escapes them), so a str.find in C replaces a
+    regex pass over the whole payload: about 1 ms per 256 KiB result on the SSE path.
+    """
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
+
+    def split(self, text: str) -> list[str]:
+        return self.expr.split(text) if "\n" in text or "\r" in text else [text]
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.expr.sub(replacement, text) if "\n" in text or "\r" in text else text
+
+
+def sse_encode() -> None:
+    """Skip sse_starlette's regex split of every event's data when it holds no line break."""
+    from sse_starlette.event import ServerSentEvent
+
+    ServerSentEvent._LINE_SEP_EXPR = _LineSplit(ServerSentEvent._LINE_SEP_EXPR)  # type: ignore[assignment]
+
+
+PATCHES: dict[str, Callable[[], None]] = {
+    "nodelay": nodelay,
+    "json": json,
+    "uvloop": uvloop,
+    "gc": gc,
+    "sse_encode": sse_encode,
+}
 
 
 def main(argv: list[str]) -> int:
