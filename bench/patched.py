@@ -90,7 +90,36 @@ def sse_encode() -> None:
     ServerSentEvent._LINE_SEP_EXPR = _LineSplit(ServerSentEvent._LINE_SEP_EXPR)  # type: ignore[assignment]
 
 
+def stdio_lines() -> None:
+    """Hand the SDK's stdio reader whole lines, so a large result is not re-copied chunk after chunk.
+
+    mcp.client.stdio's reader does `(buffer + chunk).split("\\n")` for every pipe read (64 KiB at
+    most): a result of n chunks costs O(n²) copying and scanning. Reading on until a chunk holds a
+    line break, then joining once, makes it linear.
+    """
+    from anyio import EndOfStream
+    from anyio.streams.text import TextReceiveStream
+    from mcp.client import stdio
+
+    class LineTextReceiveStream(TextReceiveStream):
+        async def receive(self) -> str:
+            parts: list[str] = []
+            while True:
+                try:
+                    text = await super().receive()
+                except EndOfStream:
+                    if parts:
+                        return "".join(parts)
+                    raise
+                parts.append(text)
+                if "\n" in text:
+                    return "".join(parts) if len(parts) > 1 else text
+
+    stdio.TextReceiveStream = LineTextReceiveStream  # type: ignore[misc]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
+    "stdio_lines": stdio_lines,
     "nodelay": nodelay,
     "json": json,
     "uvloop": uvloop,
