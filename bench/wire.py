@@ -134,8 +134,19 @@ class SSEParser:
     def __init__(self) -> None:
         self._buffer = b""  # normalized to LF line ends
         self._pending_cr = False
+        self._parts: list[bytes] = []  # pieces with no line end yet: joined once, so large events stay linear
 
     def feed(self, data: bytes) -> list[tuple[str, str]]:
+        if b"\n" not in data and b"\r" not in data:
+            self._parts.append(data)
+            return []
+        if self._parts:
+            self._parts.append(data)
+            data = b"".join(self._parts)
+            self._parts.clear()
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> list[tuple[str, str]]:
         if self._pending_cr:
             data = b"\r" + data
         self._pending_cr = data.endswith(b"\r")
