@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from app import __version__, paths
 
@@ -107,6 +108,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(run())
+        with asyncio.Runner(loop_factory=_fast_loop()) as runner:
+            return runner.run(run())
     except KeyboardInterrupt:
         return 0
+
+
+def _fast_loop() -> Any:
+    """uvloop where it exists (it comes with uvicorn[standard], not on Windows): 5-10 % less CPU per call.
+    The tray keeps qasync's loop; the gateway core runs on either."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

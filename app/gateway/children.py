@@ -32,6 +32,7 @@ from pydantic import TypeAdapter
 
 from app import __version__
 from app.config.models import ChildConfig, RemoteServer, StdioServer
+from app.gateway import sdk_fixes  # noqa: F401  (applies linear stdio line reading before any child starts)
 from app.gateway.childio import StderrCapture, watch_closed
 from app.gateway.events import ChildStateChanged, EventBus
 

@@ -57,7 +57,9 @@ class _Running:
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind before serving, so a busy port is a sentence, not uvicorn's sys.exit(1)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for TCP-proto
+    # listeners. Without it each response's body waits ~40 ms for the client's delayed ACK of its head.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

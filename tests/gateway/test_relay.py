@@ -203,3 +203,12 @@ async def test_a_child_that_speaks_only_the_2026_era(gateway_factory):
         with anyio.fail_after(10):
             await changed.wait()
         assert "modern__later" in {t.name for t in (await client.list_tools()).tools}
+
+
+async def test_large_results_arrive_whole_over_both_transports(toy_gateway):
+    from tests.servers.toy import blob
+
+    async with Client(toy_gateway.url, mode="legacy") as client:
+        assert (await client.call_tool("toy__blob", {"kib": 900})).content[0].text == blob(900)
+    async with Client(sse_client(sse_url(toy_gateway)), mode="legacy") as client:
+        assert (await client.call_tool("toy__blob", {"kib": 300})).content[0].text == blob(300)

@@ -92,3 +92,25 @@ async def test_unknown_path_and_malformed_json_rpc_get_clear_errors(gateway_fact
         assert huge.status_code == 413
     async with Client(gw.url, mode="legacy") as client:  # and it keeps serving
         assert (await client.call_tool("toy__echo", {"text": "fine"})).content[0].text == "fine"
+
+
+async def test_accepted_connections_have_nagle_off():
+    """Guards a 27x latency regression: a response's body must not wait for the client's delayed ACK."""
+    import asyncio
+    import socket
+
+    from app.gateway.runtime import bind_socket
+
+    accepted: list[int] = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(on_connect, sock=bind_socket("127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    await wait_for(lambda: bool(accepted), timeout=5)
+    writer.close()
+    server.close()
+    assert accepted == [1]

@@ -34,6 +34,11 @@ def text(s: str) -> t.TextContent:
     return t.TextContent(type="text", text=s)
 
 
+def blob(kib: int) -> str:
+    line = "0123456789abcdef" * 4 + "\n"  # 65 bytes with a line break JSON must escape
+    return (line * (kib * 1024 // len(line) + 1))[: kib * 1024]
+
+
 def tools() -> list[t.Tool]:
     listed = [
         t.Tool(
@@ -66,6 +71,11 @@ def tools() -> list[t.Tool]:
             input_schema={"type": "object", "properties": {"line": {"type": "string"}}},
         ),
         t.Tool(name="fails", description="A tool-level error", input_schema=OBJ),
+        t.Tool(
+            name="blob",
+            description="N KiB of text",
+            input_schema={"type": "object", "properties": {"kib": {"type": "integer"}}},
+        ),
     ]
     if opts.long_names:
         listed.append(t.Tool(name="a.tool.with.dots and spaces", description="Needs sanitizing", input_schema=OBJ))
@@ -129,6 +139,8 @@ async def call_tool(ctx: Ctx, params: t.CallToolRequestParams) -> t.CallToolResu
     if name == "stderr":
         print(args.get("line", ""), file=sys.stderr, flush=True)
         return t.CallToolResult(content=[text("written")])
+    if name == "blob":
+        return t.CallToolResult(content=[text(blob(int(args.get("kib", 1))))])
     if name == "fails":
         return t.CallToolResult(content=[text("it failed")], is_error=True)
     if name in extra_tools or (opts.long_names and name in {tl.name for tl in tools()}):
