@@ -49,7 +49,9 @@ def test_rotate_key_replaces_it_and_says_where(config: Path, capsys) -> None:
 
 
 def test_keys_add_list_revoke(config: Path, capsys) -> None:
-    code, out, err = run(capsys, "keys", "add", "cursor", "--servers", "files,ghost", "--tools", "files__read", "--config", str(config))
+    code, out, err = run(
+        capsys, "keys", "add", "cursor", "--servers", "files,ghost", "--tools", "files__read", "--config", str(config)
+    )
     assert code == 0
     key = out.strip()
     assert client_keys.digest(key) == client_keys.list_keys(config)[0].sha256
