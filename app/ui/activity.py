@@ -78,7 +78,7 @@ class ActivityModel(QAbstractTableModel):
                 row.error = event.error
                 # The event holds the raw result: keep only a small display copy, never the payload.
                 row.result = text.shorten(event.result) if event.result is not None else None
-                row.summary = text.result_summary(event.result) if event.status == "ok" else (event.error or "")
+                row.summary = event.error or text.result_summary(event.result)
                 finished.append(row)
         self._insert(started)
         self._drop_excess()

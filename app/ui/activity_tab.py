@@ -33,8 +33,8 @@ class ActivityTab(QWidget):
         super().__init__()
         self.app = app
         self.proxy = ActivityFilter(app.activity)
-        self.view = table(self.proxy)
-        set_widths(self.view, {0: 80, 1: 160, 2: 230, 3: 110, 4: 80})
+        self.view = table(self.proxy, stretch=2)
+        set_widths(self.view, {0: 80, 1: 170, 3: 130, 4: 90, 5: 110})
         self.view.selectionModel().selectionChanged.connect(self._selected)
         self.page = EmptyOr(self.proxy, self.view, EMPTY)
 
@@ -115,6 +115,6 @@ def describe(row: CallRow) -> str:
     ]
     if row.error:
         lines += ["Error", row.error]
-    elif row.status == "ok":
-        lines += ["Result", text.pretty(row.result)]
+    if row.result is not None:
+        lines += ["Result" if row.status == "ok" else "Result (the tool reported an error)", text.pretty(row.result)]
     return "\n".join(lines)

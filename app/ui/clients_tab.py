@@ -22,8 +22,8 @@ class ClientsTab(QWidget):
     def __init__(self, app: DesktopApp) -> None:
         super().__init__()
         self.app = app
-        self.view = table(app.clients)
-        set_widths(self.view, {0: 190, 1: 80, 2: 130, 3: 90, 4: 120, 5: 100})
+        self.view = table(app.clients, stretch=0)
+        set_widths(self.view, {1: 80, 2: 140, 3: 100, 4: 130, 5: 110, 6: 70})
         self.page = EmptyOr(app.clients, self.view, EMPTY)
         hint = QLabel("Clients identify themselves when they connect; the key column names the API key they used.")
         hint.setObjectName("muted")

@@ -93,7 +93,7 @@ class DesktopApp(QObject):
             text = {"stopped": "Gateway stopped", "starting": "Gateway starting…", "stopping": "Gateway stopping…"}
             return text[status]
         running, enabled, failing, clients = self.counts()
-        parts = [f"{running} of {enabled} servers running"]
+        parts = [f"{running} of {enabled} servers running" if enabled else "no servers enabled"]
         if failing:
             parts.append(f"{failing} failing")
         parts.append(f"{clients} client{'s' if clients != 1 else ''}")

@@ -1,13 +1,12 @@
 """The API key as the panel sees it: its value, where it is stored, and rotation — all off the loop.
 
-The tray and Settings tab depend only on `KeySource`. `default_source()` adapts `app/secrets`
-when that package provides a key store; until then the panel says keys are not set up.
+The tray and Settings tab depend only on `KeySource`. `default_source()` adapts the main key
+that app.launch attaches to the gateway (an app.secrets KeyStore plus the live verifier).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -54,11 +53,11 @@ class StoreKeys:
 
     def _where(self) -> str:
         location = self.store.location
-        location = location() if callable(location) else location
-        describe = getattr(location, "describe", None)
-        if callable(describe):
-            return str(describe())
-        return str(location)
+        where = str(location() if callable(location) else location).strip().rstrip(".")
+        sentence = where[:1].upper() + where[1:] + "."
+        if "file" in where and "keyring" not in where:
+            sentence += " No working system keyring was found, so the key is kept in that file instead."
+        return sentence
 
     def _load(self) -> KeyInfo:
         return KeyInfo(str(self.store.load_or_create()), self._where())
@@ -73,22 +72,13 @@ class StoreKeys:
         return await asyncio.to_thread(self._rotate)
 
 
-def default_source(gateway: Any = None) -> KeySource:
-    """The key store the gateway was built with, else the default one from app.secrets, else NoKeys."""
-    store = getattr(gateway, "key_store", None) or getattr(gateway, "keys", None)
-    if store is None:
-        try:
-            secrets = importlib.import_module("app.secrets")
-        except ImportError:
-            return NoKeys()
-        factory = getattr(secrets, "default_store", None) or getattr(secrets, "KeyStore", None)
-        if factory is None:
-            return NoKeys()
-        try:
-            store = factory()
-        except Exception:
-            log.exception("could not open the key store")
-            return NoKeys()
-    if not all(hasattr(store, name) for name in ("load_or_create", "rotate", "location")):
+def default_source(gateway: Any) -> KeySource:
+    """The main key the gateway was built with (app.launch wires it, so a rotation also updates the verifier).
+
+    A gateway built without one does not check keys, and the panel says so rather than show a key
+    that would not be enforced.
+    """
+    store = getattr(gateway, "main_key", None)
+    if store is None or not all(hasattr(store, name) for name in ("load_or_create", "rotate", "location")):
         return NoKeys()
     return StoreKeys(store)

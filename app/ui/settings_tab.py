@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -37,6 +36,33 @@ def _row(*widgets: QWidget, stretch_first: bool = True) -> QHBoxLayout:
     return layout
 
 
+LABEL_WIDTH = 44
+
+
+class _Group(QGroupBox):
+    """A titled box of labelled rows and notes, aligned on one label column."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title)
+        self.rows = QVBoxLayout(self)
+        self.rows.setSpacing(6)
+
+    def add(self, label: str, row: QHBoxLayout | QWidget) -> None:
+        line = QHBoxLayout()
+        name = QLabel(label)
+        name.setFixedWidth(LABEL_WIDTH)
+        line.addWidget(name)
+        if isinstance(row, QWidget):
+            line.addWidget(row, 1)
+        else:
+            line.addLayout(row, 1)
+        self.rows.addLayout(line)
+
+    def note(self, label: QLabel) -> None:
+        label.setContentsMargins(LABEL_WIDTH + 6, 0, 0, 0)
+        self.rows.addWidget(label)
+
+
 def _muted(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setObjectName("muted")
@@ -61,17 +87,16 @@ class SettingsTab(QWidget):
         self.update_key()
 
     # --- connection -------------------------------------------------------------------------------
-    def _connection(self) -> QGroupBox:
-        box = QGroupBox("Connection")
+    def _connection(self) -> _Group:
+        box = _Group("Connection")
         self.url = QLineEdit()
         self.url.setReadOnly(True)
         copy = QPushButton("Copy")
         copy.clicked.connect(self.app.copy_url)
         self.copy_url_button = copy
         self.sse = _muted()
-        form = QFormLayout(box)
-        form.addRow("URL:", _row(self.url, copy))
-        form.addRow("", self.sse)
+        box.add("URL:", _row(self.url, copy))
+        box.note(self.sse)
         return box
 
     def update_connection(self) -> None:
@@ -89,8 +114,8 @@ class SettingsTab(QWidget):
             self.port.setValue(settings.port)
 
     # --- API key ----------------------------------------------------------------------------------
-    def _key(self) -> QGroupBox:
-        box = QGroupBox("API key")
+    def _key(self) -> _Group:
+        box = _Group("API key")
         self.key = QLineEdit()
         self.key.setReadOnly(True)
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
@@ -102,9 +127,8 @@ class SettingsTab(QWidget):
         self.rotate = QPushButton("Rotate…")
         self.rotate.clicked.connect(self.confirm_rotate)
         self.key_where = _muted()
-        form = QFormLayout(box)
-        form.addRow("Key:", _row(self.key, self.show_key, self.copy_key, self.rotate))
-        form.addRow("", self.key_where)
+        box.add("Key:", _row(self.key, self.show_key, self.copy_key, self.rotate))
+        box.note(self.key_where)
         return box
 
     def _show_key(self, shown: bool) -> None:
@@ -142,29 +166,32 @@ class SettingsTab(QWidget):
             self.app.rotate_key()
 
     # --- address ----------------------------------------------------------------------------------
-    def _address(self) -> QGroupBox:
-        box = QGroupBox("Address")
+    def _address(self) -> _Group:
+        box = _Group("Address")
         self.host = QLineEdit()
-        self.host.setMaximumWidth(200)
+        self.host.setFixedWidth(200)
         self.port = QSpinBox()
         self.port.setRange(0, 65535)
         self.port.setSpecialValueText("any free port")
-        self.port.setMinimumWidth(130)
+        self.port.setFixedWidth(140)
         apply = QPushButton("Save and restart gateway")
         apply.clicked.connect(lambda: self.app.set_address(self.host.text().strip(), self.port.value()))
         self.apply_address = apply
-        form = QFormLayout(box)
-        form.addRow("Host:", _row(self.host, stretch_first=False))
-        form.addRow("Port:", _row(self.port, apply, QWidget(), stretch_first=False))
-        form.addRow("", _muted(
+        host_row = _row(self.host, stretch_first=False)
+        host_row.addStretch(1)
+        box.add("Host:", host_row)
+        port_row = _row(self.port, apply, stretch_first=False)
+        port_row.addStretch(1)
+        box.add("Port:", port_row)
+        box.note(_muted(
             "Saved to the config file and applied when the gateway restarts; connected clients then "
             "reconnect at the new URL."
         ))
         return box
 
     # --- files ------------------------------------------------------------------------------------
-    def _files(self) -> QGroupBox:
-        box = QGroupBox("Files")
+    def _files(self) -> _Group:
+        box = _Group("Files")
         config_path = self.app.gateway.config_path
         buttons = []
         for label, target in (
@@ -175,9 +202,10 @@ class SettingsTab(QWidget):
             button = QPushButton(label)
             button.clicked.connect(lambda checked=False, t=target: self._open(t))
             buttons.append(button)
-        layout = QVBoxLayout(box)
-        layout.addLayout(_row(*buttons, QWidget(), stretch_first=False))
-        layout.addWidget(_muted(
+        files_row = _row(*buttons, stretch_first=False)
+        files_row.addStretch(1)
+        box.rows.addLayout(files_row)
+        box.rows.addWidget(_muted(
             f"Config: {config_path}\nActivity keeps the last "
             f"{self.app.gateway.loaded.config.gateway.activity_size:,} calls (gateway.activity_size)."
         ))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -35,9 +35,15 @@ class Notice(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.level = ""
+        self._fade = QTimer(self)
+        self._fade.setSingleShot(True)
+        self._fade.timeout.connect(self.hide)
         self.hide()
 
-    def show_text(self, level: str, text: str) -> None:
+    def show_text(self, level: str, text: str, fade_ms: int = 0) -> None:
+        self._fade.stop()
+        if fade_ms:
+            self._fade.start(fade_ms)
         self.level = level
         self.setProperty("level", level)
         self.style().unpolish(self)
@@ -49,7 +55,8 @@ class Notice(QFrame):
         return self.label.text() if self.isVisible() else ""
 
 
-def table(model: QAbstractItemModel) -> QTableView:
+def table(model: QAbstractItemModel, stretch: int | None = None) -> QTableView:
+    """A read-only row-selecting table; `stretch` is the column that takes spare width (default: the last)."""
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -62,15 +69,19 @@ def table(model: QAbstractItemModel) -> QTableView:
     view.verticalHeader().setDefaultSectionSize(28)
     header = view.horizontalHeader()
     header.setHighlightSections(False)
-    header.setStretchLastSection(True)
+    header.setStretchLastSection(stretch is None)
+    if stretch is not None:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return view
 
 
 def set_widths(view: QTableView, widths: dict[int, int]) -> None:
+    header = view.horizontalHeader()
     for column, width in widths.items():
+        if header.sectionResizeMode(column) != QHeaderView.ResizeMode.Stretch:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
         view.setColumnWidth(column, width)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 
 
 class EmptyOr(QStackedWidget):

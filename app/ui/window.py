@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import icons, style
 from app.ui.activity_tab import ActivityTab
@@ -18,6 +27,7 @@ from app.ui.widgets import Notice
 if TYPE_CHECKING:
     from app.ui.desktop import DesktopApp
 
+INFO_MS = 8000
 NO_TRAY = (
     "Your desktop has no system tray, so Switchboard lives in this window. "
     "Closing it quits Switchboard and stops the gateway."
@@ -40,6 +50,7 @@ class ControlPanel(QMainWindow):
         self.url = QLabel()
         self.url.setObjectName("muted")
         self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.url.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # the summary wins space
         self.start_stop = QPushButton()
         self.start_stop.setMinimumWidth(130)
         self.start_stop.clicked.connect(self._start_stop)
@@ -103,11 +114,18 @@ class ControlPanel(QMainWindow):
             self.app.start()
 
     def _notice(self, level: str, sentence: str) -> None:
-        # Errors and warnings stay until dismissed or replaced; confirmations replace only each other.
-        # "done" says a problem is over (the gateway started after all) and replaces anything.
-        if level == "info" and self.notice.isVisible() and self.notice.level in ("error", "warning"):
+        # Errors and warnings stay until dismissed or replaced; confirmations do not hide them and fade.
+        # "done" says a problem is over (the gateway started after all): it replaces that problem.
+        problem = self.notice.isVisible() and self.notice.level in ("error", "warning")
+        if level == "done":
+            if problem:
+                self.notice.show_text("info", sentence, fade_ms=INFO_MS)
             return
-        self.notice.show_text("info" if level == "done" else level, sentence)
+        if level == "info":
+            if not problem:
+                self.notice.show_text("info", sentence, fade_ms=INFO_MS)
+            return
+        self.notice.show_text(level, sentence)
 
     def show_panel(self) -> None:
         self.show()

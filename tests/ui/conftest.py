@@ -7,7 +7,9 @@ SDK clients all run on the qasync loop, exactly as in the shipped app.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,32 +78,49 @@ class InMemoryKeys:
 
 
 @pytest.fixture
-def desktop_factory(qloop: asyncio.AbstractEventLoop, run: Run, tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Build a DesktopApp on a real gateway (port 0) and run it like app/main does; quit it at the end."""
+def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callable[..., Any]:
+    """`async with desktop_factory(servers) as app:` a DesktopApp on a real gateway (port 0), run as app/main does.
+
+    The app lives only inside the running loop, as in production: pytest-qt pumps Qt events between
+    test phases, outside the loop, and the gateway must not be alive then.
+    """
     from app.launch import build_gateway
     from app.ui.desktop import DesktopApp
     from app.ui.keys import default_source
 
-    made: list[tuple[Any, asyncio.Task[int]]] = []
+    count = itertools.count()
 
-    def make(servers: dict[str, Any] | None = None, *, keys: Any = None, tray: bool = True, **gateway: Any) -> Any:
+    @contextlib.asynccontextmanager
+    async def make(
+        servers: dict[str, Any] | None = None, *, keys: Any = None, tray: bool = True, **gateway: Any
+    ) -> AsyncIterator[Any]:
         servers = {"demo": demo_child()} if servers is None else servers
-        path = write_config(tmp_path / f"config-{len(made)}.json", servers, **gateway)
+        path = write_config(tmp_path / f"app-{next(count)}" / "config.json", servers, **gateway)
         gw = build_gateway(path)
         app = DesktopApp(gw, keys if keys is not None else default_source(gw), tray_available=tray)
-        task = qloop.create_task(app.run())
-        made.append((app, task))
-        run(until(lambda: gw.state in ("running", "stopped") and gw.state != "starting" or task.done()))
-        return app
+        task = asyncio.ensure_future(app.run())
+        try:
+            await until(lambda: gw.state == "running" or app.last_error or task.done(), what="the gateway to start")
+            await asyncio.sleep(0)
+            yield app
+        finally:
+            app.request_quit()
+            assert await asyncio.wait_for(task, 15) == 0
 
-    yield make
-    for app, task in made:
-        app.request_quit()
-        if not task.done():
-            run(task)
+    return make
 
 
-def save_png(widget: Any, name: str) -> Path:
+def client_url(gateway: Any, path: str = "/mcp", key: str | None = None) -> str:
+    """The URL an SDK client uses: with the API key in the query when the gateway asks for one."""
+    main_key = getattr(gateway, "main_key", None)
+    if main_key is None and key is None:
+        return f"{gateway.base_url}{path}"
+    return f"{gateway.base_url}{path}?api_key={key or main_key.load_or_create()}"
+
+
+async def save_png(widget: Any, name: str) -> Path:
+    """Render a widget into tests/artifacts/ after letting the loop settle its layout."""
+    await asyncio.sleep(0.1)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     assert widget.grab().save(str(path)), f"could not write {path}"

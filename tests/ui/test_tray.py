@@ -7,7 +7,7 @@ import psutil
 from mcp import Client
 from PySide6.QtGui import QGuiApplication
 
-from tests.ui.conftest import until
+from tests.ui.conftest import client_url, until
 
 
 async def get(url: str) -> httpx2.Response:
@@ -20,93 +20,112 @@ def names(tools) -> set[str]:
     return {t.name for t in tools.tools}
 
 
+def child_pids() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
 def test_menu_is_built_from_live_state(desktop_factory, run):
-    app = desktop_factory()
-    gw = app.gateway
-    run(until(lambda: gw.supervisors["demo"].state.value == "running"))
-    app.feed.flush()
-    app.tray.rebuild()
-    assert app.tray.action("status").text() == "Running · 1 of 1 servers running, 0 clients"
-    assert not app.tray.action("status").isEnabled()
-    assert app.tray.action("stop") is not None and app.tray.action("start") is None
-    server = app.tray.action("server:demo")
-    assert server.isCheckable() and server.isChecked()
-    assert "running" in server.text()
-    assert app.tray.icon.toolTip().splitlines() == ["Switchboard — " + app.summary(), gw.url]
-    assert app.status() == "running"
+    async def scenario() -> None:
+        async with desktop_factory() as app:
+            gw = app.gateway
+            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            app.feed.flush()
+            app.tray.rebuild()  # what opening the menu does (aboutToShow)
+            status = app.tray.action("status")
+            assert status.text() == "Running · 1 of 1 servers running, 0 clients"
+            assert not status.isEnabled()
+            assert app.tray.action("stop") is not None and app.tray.action("start") is None
+            server = app.tray.action("server:demo")
+            assert server.isCheckable() and server.isChecked()
+            assert "running" in server.text()
+            assert app.tray.icon.toolTip().splitlines() == ["Switchboard — " + app.summary(), gw.url]
+            assert app.status() == "running"
+            assert [a.objectName() for a in app.tray.menu.actions() if a.objectName()] == [
+                "status", "stop", "copy_url", "copy_key", "servers", "open_panel", "quit",
+            ]
+
+    run(scenario())
 
 
 def test_copy_url_and_stop_start_from_menu(desktop_factory, run):
-    app = desktop_factory()
-    gw = app.gateway
-    app.tray.rebuild()
-    app.tray.action("copy_url").trigger()
-    assert QGuiApplication.clipboard().text() == gw.url
-    url = gw.url
+    async def scenario() -> None:
+        async with desktop_factory() as app:
+            gw = app.gateway
+            app.tray.rebuild()
+            app.tray.action("copy_url").trigger()
+            assert QGuiApplication.clipboard().text() == gw.url
+            health = gw.base_url + "/health"
 
-    app.tray.rebuild()
-    app.tray.action("stop").trigger()
-    run(until(lambda: gw.state == "stopped"))
-    app.feed.flush()
-    assert app.status() == "stopped"
-    try:
-        run(get(url.replace("/mcp", "/health")))
-        raise AssertionError("the port still answers after Stop")
-    except httpx2.ConnectError:
-        pass
-    app.tray.rebuild()
-    assert app.tray.action("status").text() == "Gateway stopped"
-    assert not app.tray.action("copy_url").isEnabled()
+            app.tray.action("stop").trigger()
+            await until(lambda: gw.state == "stopped")
+            app.feed.flush()
+            assert app.status() == "stopped"
+            try:
+                await get(health)
+                raise AssertionError("the port still answers after Stop")
+            except httpx2.ConnectError:
+                pass
+            app.tray.rebuild()
+            assert app.tray.action("status").text() == "Gateway stopped"
+            assert not app.tray.action("copy_url").isEnabled()
+            assert "Switchboard — Gateway stopped" in app.tray.icon.toolTip()
 
-    app.tray.action("start").trigger()
-    run(until(lambda: gw.state == "running"))
-    assert run(get(gw.base_url + "/health")).status_code == 200
+            app.tray.action("start").trigger()
+            await until(lambda: gw.state == "running")
+            assert (await get(gw.base_url + "/health")).status_code == 200
+
+    run(scenario())
 
 
 def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory, run):
-    app = desktop_factory()
-    gw = app.gateway
-    run(until(lambda: gw.supervisors["demo"].state.value == "running"))
-    me = psutil.Process()
-    children_before = {p.pid for p in me.children(recursive=True)}
-    assert children_before, "the demo child should be a child process"
-
     async def scenario() -> None:
-        notifications: list[str] = []
-
-        async def on_message(message) -> None:
-            method = getattr(getattr(message, "root", message), "method", None)
-            if method:
-                notifications.append(method)
-
-        async with Client(gw.url, mode="legacy", message_handler=on_message) as client:
-            assert "demo__echo" in names(await client.list_tools())
-            app.tray.rebuild()
-            app.tray.action("server:demo").trigger()  # untick: disable
-            await until(lambda: gw.supervisors["demo"].state.value == "disabled")
-            await until(lambda: "notifications/tools/list_changed" in notifications, what="tools/list_changed")
-            assert names(await client.list_tools()) == set()
-            await until(lambda: not any(psutil.pid_exists(p) for p in children_before), what="child exit")
-
-            app.tray.rebuild()
-            action = app.tray.action("server:demo")
-            assert not action.isChecked()
-            action.trigger()  # tick: enable again
+        async with desktop_factory() as app:
+            gw = app.gateway
             await until(lambda: gw.supervisors["demo"].state.value == "running")
-            assert "demo__echo" in names(await client.list_tools())
+            before = child_pids()
+            assert before, "the demo child should be a child process"
+            notifications: list[str] = []
+
+            async def on_message(message) -> None:
+                method = getattr(getattr(message, "root", message), "method", None)
+                if method:
+                    notifications.append(method)
+
+            async with Client(client_url(gw), mode="legacy", message_handler=on_message) as client:
+                assert "demo__echo" in names(await client.list_tools())
+                app.tray.rebuild()
+                app.tray.action("server:demo").trigger()  # untick: disable
+                await until(lambda: gw.supervisors["demo"].state.value == "disabled")
+                await until(lambda: "notifications/tools/list_changed" in notifications, what="tools/list_changed")
+                assert names(await client.list_tools()) == set()
+                await until(lambda: not any(psutil.pid_exists(p) for p in before), what="the child to exit")
+                from app.config import load
+
+                assert load(gw.config_path).config.mcpServers["demo"].enabled is False  # persisted
+
+                app.feed.flush()
+                app.tray.rebuild()
+                action = app.tray.action("server:demo")
+                assert not action.isChecked() and "disabled" in action.text()
+                action.trigger()  # tick: enable again
+                await until(lambda: gw.supervisors["demo"].state.value == "running")
+                assert "demo__echo" in names(await client.list_tools())
+                assert load(gw.config_path).config.mcpServers["demo"].enabled is True
 
     run(scenario(), timeout=40)
-    assert gw.loaded.raw["mcpServers"]["demo"].get("enabled", True) is True
-    # The choice is persisted in the config file, not just applied.
-    from app.config import load
-
-    assert load(gw.config_path).config.mcpServers["demo"].enabled is True
 
 
-def test_open_panel_and_quit_from_menu(desktop_factory, run):
-    app = desktop_factory()
-    app.tray.rebuild()
-    app.tray.action("open_panel").trigger()
-    assert app.panel.isVisible()
-    app.tray.action("quit").trigger()
-    run(until(lambda: app.gateway.state == "stopped" and not app.panel.isVisible()))
+def test_open_panel_and_quit_from_menu(desktop_factory, run, qloop):
+    async def scenario() -> None:
+        async with desktop_factory() as app:
+            gw = app.gateway
+            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            pids = child_pids()
+            app.tray.rebuild()
+            app.tray.action("open_panel").trigger()
+            assert app.panel.isVisible()
+            app.tray.action("quit").trigger()
+            await until(lambda: gw.state == "stopped" and not app.panel.isVisible(), what="quit")
+            await until(lambda: not any(psutil.pid_exists(p) for p in pids), what="no child left")
+
+    run(scenario())
