@@ -72,14 +72,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.config import ConfigError
     from app.gateway.runtime import GatewayError
     from app.launch import build_gateway
+    from app.secrets import KeyStoreError
 
     log_path = logs.setup(paths.log_dir(), verbose=args.verbose)
     try:
         gateway = build_gateway(args.config, host=args.host, port=args.port)
-    except ConfigError as exc:
-        print(f"switchboard: {exc}", file=sys.stderr)
-        return 2
-    except GatewayError as exc:
+    except (ConfigError, GatewayError, KeyStoreError) as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
 
@@ -99,6 +97,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  legacy SSE:  {gateway.base_url}/sse", flush=True)
         print(f"  config:      {gateway.config_path}", flush=True)
         print(f"  log:         {log_path}", flush=True)
+        print(f"  API key:     {gateway.main_key.location()}; `switchboard show-key` prints it", flush=True)
+        print("               send it as 'Authorization: Bearer KEY', 'X-API-Key: KEY' or '?api_key=KEY'", flush=True)
+        if gateway.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"Warning: listening on {gateway.host}, reachable from other machines.", file=sys.stderr, flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         try:
             await stop.wait()

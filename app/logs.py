@@ -28,4 +28,8 @@ def setup(log_dir: Path, *, verbose: bool = False, console: bool = True) -> Path
     # The SDK and HTTP stack are chatty at INFO (one line per session and request).
     for noisy in ("mcp", "httpx", "httpx2", "uvicorn.access", "sse_starlette"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # `?api_key=` never reaches a log line, whichever library writes the URL.
+    from app.gateway.auth import install_redaction
+
+    install_redaction()
     return path

@@ -26,6 +26,20 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
+def memory_keyring() -> Any:
+    """Keys go to an in-memory keyring in every test: never the developer's real one."""
+    import keyring
+
+    from tests.memory_keyring import MemoryKeyring
+
+    before = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(before)
+
+
+@pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own config, log and state folders; nothing touches the user's."""
     monkeypatch.setenv("SWITCHBOARD_HOME", str(tmp_path / "home"))
@@ -65,6 +79,30 @@ async def gateway_factory(tmp_path: Path) -> AsyncIterator[Any]:
     yield start
     for gw in started:
         await gw.stop()
+
+
+@pytest.fixture
+async def secured_gateway(tmp_path: Path) -> AsyncIterator[Any]:
+    """Gateways built as users run them (app.launch): API key, Host/Origin checks. Stopped at the end."""
+    from app.launch import build_gateway
+
+    started: list[Any] = []
+
+    async def start(servers: dict[str, Any], **gateway: Any) -> Any:
+        path = write_config(tmp_path / f"secured-{len(started)}" / "config.json", servers, **gateway)
+        gw = build_gateway(path)
+        await gw.start()
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        await gw.stop()
+
+
+def with_key(gw: Any, path: str = "/mcp", key: str | None = None) -> str:
+    """A gateway URL carrying the API key in the query, as clients that cannot set headers send it."""
+    return f"{gw.base_url}{path}?api_key={key or gw.main_key.load_or_create()}"
 
 
 async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.02) -> None:

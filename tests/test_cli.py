@@ -18,7 +18,8 @@ from tests.conftest import ROOT, demo_child, write_config
 
 
 def switchboard(*args: str, home: Path, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
+    # keyring's fail backend: the key goes to a 0600 file in the test's home, never a real keyring.
+    env = {**os.environ, "SWITCHBOARD_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     return subprocess.Popen(

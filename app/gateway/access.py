@@ -24,3 +24,4 @@ class KeyIdentity:
 
 
 MAIN = KeyIdentity("main")
+NOBODY = KeyIdentity("nobody", servers=frozenset(), tools=frozenset())  # no key checked: sees nothing

@@ -73,12 +73,18 @@ class GuardMiddleware:
         self.public_paths = frozenset(public_paths)
         self.subscribe = subscribe
         self.recheck_interval = recheck_interval
+        # Legacy SSE: session id -> the key its stream was opened with. A client that put the key in
+        # the /sse URL is told to POST to /messages/?session_id=..., which carries no key; the session
+        # id (random, known only to that client) stands for it, checked against the key as it is now.
+        self.sse_sessions: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         key = take_key(scope)  # first, so even a refused request leaves no key behind
+        if not key and scope.get("method") == "POST":
+            key = self.sse_sessions.get(_sse_session_id(scope), "")
         problem = self._host_or_origin_problem(scope)
         if problem is not None:
             log.warning("Refused a request to %s: %s", scope.get("path", ""), problem)
@@ -95,7 +101,7 @@ class GuardMiddleware:
             return
         scope[SCOPE_KEY] = identity
         if scope["type"] == "http":
-            await _GuardedResponse(self, key).run(scope, receive, send)
+            await _GuardedResponse(self, key, scope).run(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
@@ -126,9 +132,13 @@ class GuardMiddleware:
 class _GuardedResponse:
     """One authorized HTTP request: forwards the response while its key still verifies."""
 
-    def __init__(self, guard: GuardMiddleware, key: str) -> None:
+    def __init__(self, guard: GuardMiddleware, key: str, scope: Scope) -> None:
         self.guard = guard
         self.key = key
+        # Only long-lived GET streams (Streamable HTTP's standalone stream, legacy /sse) need a watcher;
+        # a POST's stream ends with its call and is re-checked on each piece it sends.
+        self.long_lived = scope.get("method") == "GET"
+        self.sse_session: str | None = None
         self.started = False  # response headers sent
         self.streaming = False  # more body to come: worth watching
         self.complete = False
@@ -146,6 +156,8 @@ class _GuardedResponse:
         try:
             await self.guard.app(scope, guarded_receive, self._guarded_send)
         finally:
+            if self.sse_session is not None:
+                self.guard.sse_sessions.pop(self.sse_session, None)
             if self.watcher is not None:
                 self.watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -169,11 +181,20 @@ class _GuardedResponse:
                 if message.get("more_body", False):
                     self.streaming = True
                     self._watch()
+                    if self.long_lived and self.sse_session is None:
+                        self._note_sse_session(message.get("body", b""))
                 else:
                     self.complete = True
 
+    def _note_sse_session(self, body: bytes) -> None:
+        """The legacy SSE `endpoint` event names the session's POST URI: remember whose key opened it."""
+        match = _ENDPOINT_EVENT.search(body)
+        if match:
+            self.sse_session = match.group(1).decode()
+            self.guard.sse_sessions[self.sse_session] = self.key
+
     def _watch(self) -> None:
-        if self.watcher is None:
+        if self.watcher is None and self.long_lived:
             self.watcher = asyncio.get_running_loop().create_task(self._watch_key())
 
     async def _watch_key(self) -> None:
@@ -210,6 +231,18 @@ class _GuardedResponse:
         else:
             await self._send({"type": "http.response.body", "body": b"", "more_body": False})
         self.complete = True
+
+
+_ENDPOINT_EVENT = re.compile(rb"event: ?endpoint\r?\ndata: ?[^\r\n]*[?&]session_id=([0-9a-f]{32})")
+
+
+def _sse_session_id(scope: Scope) -> str:
+    query = scope.get("query_string", b"")
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"session_id":
+            return value.decode("latin-1")
+    return ""
 
 
 # -- taking the key out of the request --------------------------------------------------------

@@ -24,7 +24,7 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ResourceUpdated, ToolsListChanged
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST
 
-from app.gateway.access import MAIN, SCOPE_KEY, KeyIdentity
+from app.gateway.access import MAIN, NOBODY, SCOPE_KEY, KeyIdentity
 from app.gateway.children import UpstreamRelay
 from app.gateway.events import ClientConnected, ClientDisconnected, EventBus
 
@@ -45,7 +45,7 @@ def identity_of(ctx: Ctx) -> KeyIdentity:
     if scope is None:  # in-process use (tests, the stdio bridge's own loop): no HTTP, no key
         return MAIN
     identity = scope.get(SCOPE_KEY)
-    return identity if isinstance(identity, KeyIdentity) else MAIN
+    return identity if isinstance(identity, KeyIdentity) else NOBODY  # fail closed
 
 
 @dataclass
