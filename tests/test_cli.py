@@ -117,3 +117,11 @@ async def test_demo_server_serves_tools_a_resource_and_a_prompt():
         assert (await client.call_tool("add", {"a": 2, "b": 3})).structured_content == {"result": 5.0}
         assert "demo MCP server" in (await client.read_resource("demo://about")).contents[0].text
         assert "three sentences" in (await client.get_prompt("summarize", {"text": "x"})).messages[0].content.text
+
+
+def test_exposing_beyond_loopback_must_be_asked_for(tmp_path):
+    config = write_config(tmp_path / "c.json", {})
+    proc = switchboard("serve", "--config", str(config), "--host", "0.0.0.0", home=tmp_path / "home")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "host '0.0.0.0' is not loopback; set gateway.allow_non_loopback to true to expose it" in err

@@ -203,6 +203,10 @@ async def test_a_child_that_speaks_only_the_2026_era(gateway_factory):
         with anyio.fail_after(10):
             await changed.wait()
         assert "modern__later" in {t.name for t in (await client.list_tools()).tools}
+    # A 2026-era child stamps its own server info into each result's _meta; clients see the gateway's.
+    async with Client(gw.url, mode="auto") as client:
+        result = await client.call_tool("modern__echo", {"text": "whose?"})
+        assert result.meta[types.SERVER_INFO_META_KEY]["name"] == "switchboard"
 
 
 async def test_large_results_arrive_whole_over_both_transports(toy_gateway):
