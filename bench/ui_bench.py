@@ -1,0 +1,165 @@
+"""The tray app under load: gateway tail latency with the panel open on a live Activity tab, against headless.
+
+    .venv/bin/python -m bench.ui_bench [-c 8] [-n 200] [--rounds 2]
+
+Both sides are real processes with the bench echo child: `switchboard serve` (headless), and this
+module's `--host` mode, which runs the desktop app exactly as app.main does (QApplication +
+qasync loop, gateway on it) with the control panel shown on the Activity tab (offscreen Qt).
+Rounds alternate ABBA. Prints p50/p99 of each and the p99 ratio (goal <= 1.2x), the tray
+process's idle RSS with one child (goal <= 150 MB) and its time from launch to serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.gateway import GatewayProcess, show_key, write_config
+from bench.load import Stats, Work, close_all, drive, format_stats, open_clients
+
+
+class TrayProcess(GatewayProcess):
+    """The desktop app in its own process, panel open on Activity; same URL banner as `serve`."""
+
+    async def start(self) -> None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        original = asyncio.create_subprocess_exec
+
+        async def spawn(*argv: str, **kwargs):  # type: ignore[no-untyped-def]
+            argv = (sys.executable, "-m", "bench.ui_bench", "--host", str(self.config))
+            return await original(*argv, **kwargs)
+
+        asyncio.create_subprocess_exec = spawn  # type: ignore[assignment]
+        try:
+            await super().start()
+        finally:
+            asyncio.create_subprocess_exec = original  # type: ignore[assignment]
+
+
+def host(config: Path) -> int:
+    """Run the desktop app as app.main does, with the panel on the Activity tab, and print the banner."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from app.launch import build_gateway
+    from app.ui.desktop import DesktopApp
+    from app.ui.keys import default_source
+
+    qt_app = QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    gateway = build_gateway(config)
+    variant = os.environ.get("SB_UI_BENCH_VARIANT", "panel")  # panel | hidden (tray only) | bare (no UI at all)
+    if variant == "bare":
+        return loop.run_until_complete(_bare(gateway))
+    desktop = DesktopApp(gateway, default_source(gateway), tray_available=variant != "panel")
+
+    async def main() -> int:
+        desktop.panel.tabs.setCurrentIndex(2)  # Activity, live
+        task = asyncio.ensure_future(desktop.run())
+        while gateway.state != "running":
+            if task.done():
+                return task.result()
+            await asyncio.sleep(0.01)
+        print(f"Switchboard (tray) is serving at {gateway.url}", flush=True)
+        return await task
+
+    with loop:
+        return loop.run_until_complete(main())
+
+
+async def _bare(gateway) -> int:  # type: ignore[no-untyped-def]
+    """The gateway alone on the qasync loop: separates the loop's cost from the panel's."""
+    await gateway.start()
+    print(f"Switchboard (qasync, no UI) is serving at {gateway.url}", flush=True)
+    await asyncio.Event().wait()
+    return 0
+
+
+async def until_child_serves(url: str, key: str | None, timeout: float = 30) -> None:
+    """The gateway serves before its child is up; calls made before that are refused, not measured."""
+    sessions = await open_clients(url, 1, transport="streamable-http", era="handshake", key=key)
+    try:
+        deadline = time.monotonic() + timeout
+        while (await drive(sessions, 1, Work("echo__echo"))).errors:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the echo child did not start")
+            await asyncio.sleep(0.05)
+    finally:
+        await close_all(sessions)
+
+
+async def measure(kind: type[GatewayProcess], home: Path, config: Path, key: str | None, c: int, n: int) -> Stats:
+    proc = kind(home, config)
+    await proc.start()
+    try:
+        await until_child_serves(proc.url, key)
+        sessions = await open_clients(proc.url, c, transport="streamable-http", era="handshake", key=key)
+        try:
+            await drive(sessions, 20, Work("echo__echo"))  # warm up
+            return await drive(sessions, n, Work("echo__echo"), first=1000)
+        finally:
+            await close_all(sessions)
+    finally:
+        await proc.stop()
+
+
+async def tray_footprint(home: Path, config: Path, key: str | None) -> tuple[float, float]:
+    """(launch to the first served call in ms, idle RSS in MB after that call and 3 s of rest)."""
+    proc = TrayProcess(home, config)
+    await proc.start()
+    try:
+        await until_child_serves(proc.url, key)
+        launch_ms = (time.perf_counter() - proc.started_at) * 1000
+        await asyncio.sleep(3)
+        return launch_ms, proc.rss().own / 1e6
+    finally:
+        await proc.stop()
+
+
+async def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="sb-ui-bench-") as tmp:
+        home = Path(tmp)
+        os.environ["SWITCHBOARD_HOME"] = str(home)
+        config = write_config(home)
+        key = show_key(config, home)
+        results: dict[str, Stats] = {"headless": Stats(), "tray": Stats()}
+        kinds = {"headless": GatewayProcess, "tray": TrayProcess}
+        for r in range(args.rounds):
+            order = ["headless", "tray"] if r % 2 == 0 else ["tray", "headless"]
+            for name in order:
+                stats = await measure(kinds[name], home, config, key, args.c, args.n)
+                results[name].merge(stats)
+                print(f"round {r + 1} {name:8}: {format_stats(stats)}", flush=True)
+        launch_ms, rss_mb = await tray_footprint(home, config, key)
+    head, tray = results["headless"], results["tray"]
+    ratio = (tray.percentile(0.99) or 0) / (head.percentile(0.99) or 1)
+    print()
+    print(f"c={args.c}, {args.n} calls per client, {args.rounds} rounds (ABBA)")
+    print(f"headless            p50 {head.percentile(0.5):.2f} ms  p99 {head.percentile(0.99):.2f} ms")
+    print(f"tray, Activity live p50 {tray.percentile(0.5):.2f} ms  p99 {tray.percentile(0.99):.2f} ms")
+    print(f"p99 ratio tray/headless: {ratio:.2f}x (goal <= 1.2x) {'ok' if ratio <= 1.2 else 'MISSED'}")
+    print(f"tray idle RSS with one child: {rss_mb:.1f} MB (goal <= 150 MB)")
+    print(f"tray launch to first served call (child start included): {launch_ms:.0f} ms")
+    return 0 if not (head.errors or tray.errors) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ui_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("-c", type=int, default=8)
+    parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    if args.host:
+        return host(args.host)
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
