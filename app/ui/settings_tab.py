@@ -108,6 +108,7 @@ class SettingsTab(QWidget):
             f"Streamable HTTP. Clients that only speak the older SSE transport use {gateway.base_url}/sse"
             if gateway.base_url else ""
         )
+        self.sse.setVisible(gateway.base_url is not None)
         if not self.port.hasFocus() and not self.host.hasFocus():
             settings = gateway.loaded.config.gateway
             self.host.setText(settings.host)
