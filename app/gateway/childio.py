@@ -38,6 +38,8 @@ class StderrCapture:
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._count = 0  # lines seen so far
         self._mark = 0  # `_count` when the child last came up
+        self._eof = threading.Event()
+        self._eof.set()
         # A logger of its own, outside the global registry: this file only, never the gateway's log.
         self._logger = logging.Logger(f"child.{child}", logging.INFO)
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -50,16 +52,29 @@ class StderrCapture:
     def open_pipe(self) -> TextIO:
         """A write end for the next child process. Our copy is closed once the child holds its own."""
         read_fd, write_fd = os.pipe()
-        threading.Thread(target=self._drain, args=(read_fd,), name=f"stderr-{self.child}", daemon=True).start()
+        self._eof = threading.Event()
+        threading.Thread(
+            target=self._drain, args=(read_fd, self._eof), name=f"stderr-{self.child}", daemon=True
+        ).start()
         return _CloseAfterSpawn(write_fd)  # type: ignore[return-value]  # only fileno() is ever used
 
-    def _drain(self, read_fd: int) -> None:
-        with open(read_fd, encoding="utf-8", errors="replace") as stream:
-            for line in stream:
-                text = line.rstrip("\n")
-                self.tail.append(text)
-                self._count += 1
-                self._logger.info("%s", text)
+    def _drain(self, read_fd: int, eof: threading.Event) -> None:
+        try:
+            with open(read_fd, encoding="utf-8", errors="replace") as stream:
+                for line in stream:
+                    text = line.rstrip("\n")
+                    self.tail.append(text)
+                    self._count += 1
+                    self._logger.info("%s", text)
+        finally:
+            eof.set()
+
+    async def settle(self, timeout: float = 0.5) -> None:
+        """Wait (briefly) until everything an exited child wrote has been read, so its last words
+        can explain why it stopped."""
+        with anyio.move_on_after(timeout):
+            while not self._eof.is_set():
+                await anyio.sleep(0.01)
 
     def mark(self) -> None:
         """The child is up: what it printed so far does not explain a later exit."""

@@ -187,8 +187,11 @@ class ChildSupervisor:
                 self._set_state(ChildState.RUNNING)
                 self.on_lists_changed(self.name)
                 await closed.wait()
-                return self._exit_reason(), time.monotonic() - started, False
+                ran_for = time.monotonic() - started
+            await self.stderr.settle()
+            return self._exit_reason(), ran_for, False
         except Exception as exc:
+            await self.stderr.settle()
             permanent = isinstance(_first_cause(exc), FileNotFoundError | PermissionError)
             return self._describe_failure(_first_cause(exc)), 0.0, permanent
 

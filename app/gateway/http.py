@@ -11,8 +11,10 @@ import anyio
 import orjson
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.types import Receive, Scope, Send
+
+from app.gateway.streamable import DeferredStreamSessionManager
 
 SSE_MESSAGES = "messages/"
 
@@ -23,7 +25,7 @@ class Endpoint:
     def __init__(self, server: Server[Any], prefix: str, max_body: int) -> None:
         self.server = server
         self.prefix = prefix
-        self.manager = StreamableHTTPSessionManager(
+        self.manager = DeferredStreamSessionManager(
             app=server,
             json_response=False,
             max_request_body_size=max_body,

@@ -213,6 +213,6 @@ async def test_large_results_arrive_whole_over_both_transports(toy_gateway):
     from tests.servers.toy import blob
 
     async with Client(toy_gateway.url, mode="legacy") as client:
-        assert (await client.call_tool("toy__blob", {"kib": 900})).content[0].text == blob(900)
+        assert (await client.call_tool("toy__blob", {"kib": 4096})).content[0].text == blob(4096)
     async with Client(sse_client(sse_url(toy_gateway)), mode="legacy") as client:
         assert (await client.call_tool("toy__blob", {"kib": 300})).content[0].text == blob(300)

@@ -1,0 +1,149 @@
+"""Streamable HTTP that answers a request with plain JSON unless something must stream first.
+
+The SDK's handshake-era transport decides per session: every POST answer is an SSE stream (so a
+call can carry progress, log messages and the child's sampling requests), or every one is plain
+JSON (and those are dropped). Most calls send nothing but their result, and the SSE machinery
+costs about 40 % of the gateway's CPU per call (bench/README.md). Here each request decides for
+itself: the answer waits for the first message on the request's own stream; a result goes out as
+JSON, anything else opens the SSE stream, starting with that message. The 2026-era path of the
+SDK already defers this way.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from http import HTTPStatus
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
+from mcp.server.streamable_http import (
+    CONTENT_TYPE_SSE,
+    MCP_SESSION_ID_HEADER,
+    REQUEST_STREAM_BUFFER_SIZE,
+    EventMessage,
+    StreamableHTTPServerTransport,
+)
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from mcp_types import (
+    DEFAULT_NEGOTIATED_VERSION,
+    INTERNAL_ERROR,
+    JSONRPCError,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    jsonrpc_message_adapter,
+)
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+
+class DeferredStreamTransport(StreamableHTTPServerTransport):
+    async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
+        message = await self._plain_request(request)
+        if message is None:  # initialize, notifications, anything malformed: the SDK's own path
+            await super()._handle_post_request(scope, request, receive, send)
+            return
+        if not await self._validate_accept_header(request, scope, send):
+            return
+        if not await self._validate_request_headers(request, send):
+            return
+        writer = self._read_stream_writer
+        assert writer is not None, "connect() first"
+        request_id = str(message.id)
+        protocol_version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
+        streams = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
+        self._request_streams[request_id] = streams
+        reader = streams[1]
+        await writer.send(self._create_session_message(message, request, request_id, protocol_version))
+        try:
+            first = await reader.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            await self._clean_up_memory_streams(request_id)
+            response = self._create_error_response(
+                "Session terminated before the request completed", HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR
+            )
+            await response(scope, receive, send)
+            return
+        if isinstance(first.message, JSONRPCResponse | JSONRPCError):
+            await self._clean_up_memory_streams(request_id)
+            await self._create_json_response(first.message)(scope, receive, send)
+            return
+        await self._stream(scope, receive, send, request_id, first, reader)
+
+    async def _plain_request(self, request: Request) -> JSONRPCRequest | None:
+        """The POSTed message when it is a request this class answers; None leaves it to the SDK."""
+        if not self._check_content_type(request):
+            return None
+        body = await request.body()  # Starlette keeps it: the SDK's path can read it again
+        try:
+            message = jsonrpc_message_adapter.validate_json(body, by_name=False)
+        except ValueError:
+            return None
+        if not isinstance(message, JSONRPCRequest) or message.method == "initialize":
+            return None
+        return message
+
+    async def _stream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        first: EventMessage,
+        reader: MemoryObjectReceiveStream[EventMessage],
+    ) -> None:
+        """Something other than the result came first: answer as an SSE stream, that message first."""
+        sse_writer, sse_reader = anyio.create_memory_object_stream[Any](0)
+        self._sse_stream_writers[request_id] = sse_writer
+        headers = {
+            "Cache-Control": "no-cache, no-transform",
+            "Connection": "keep-alive",
+            "Content-Type": CONTENT_TYPE_SSE,
+            **({MCP_SESSION_ID_HEADER: self.mcp_session_id} if self.mcp_session_id else {}),
+        }
+        response = EventSourceResponse(
+            content=sse_reader,
+            data_sender_callable=partial(self._write_from, first, request_id, sse_writer, reader),
+            headers=headers,
+        )
+        try:
+            await response(scope, receive, send)
+        finally:
+            await sse_reader.aclose()
+
+    async def _write_from(
+        self,
+        first: EventMessage,
+        request_id: str,
+        sse_writer: MemoryObjectSendStream[Any],
+        reader: MemoryObjectReceiveStream[EventMessage],
+    ) -> None:
+        try:
+            await sse_writer.send(self._create_event_data(first))
+        except anyio.ClosedResourceError:
+            return
+        await self._run_sse_writer(request_id, sse_writer, reader, None)
+
+
+class DeferredStreamSessionManager(StreamableHTTPSessionManager):
+    """The SDK's session manager, with each new session on `DeferredStreamTransport`."""
+
+    def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
+        transport = super()._admit_session(requestor)
+        if transport is None:
+            return None
+        # Same settings, our class: re-create it under the id the manager just registered.
+        deferred = DeferredStreamTransport(
+            mcp_session_id=transport.mcp_session_id,
+            is_json_response_enabled=self.json_response,
+            event_store=self.event_store,
+            security_settings=self.security_settings,
+            retry_interval=self.retry_interval,
+            idle_timeout=self.session_idle_timeout,
+        )
+        assert transport.mcp_session_id is not None
+        self._server_instances[transport.mcp_session_id] = deferred
+        return deferred
