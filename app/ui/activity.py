@@ -70,16 +70,16 @@ class ActivityModel(QAbstractTableModel):
                 self._by_id[event.call_id] = row
                 started.append(row)
             elif isinstance(event, CallFinished):
-                row = self._by_id.get(event.call_id)
-                if row is None:  # its start has already scrolled out of the window
+                done = self._by_id.get(event.call_id)
+                if done is None:  # its start has already scrolled out of the window
                     continue
-                row.status = event.status
-                row.duration_ms = event.duration_ms
-                row.error = event.error
+                done.status = event.status
+                done.duration_ms = event.duration_ms
+                done.error = event.error
                 # The event holds the raw result: keep only a small display copy, never the payload.
-                row.result = text.shorten(event.result) if event.result is not None else None
-                row.summary = event.error or text.result_summary(event.result)
-                finished.append(row)
+                done.result = text.shorten(event.result) if event.result is not None else None
+                done.summary = event.error or text.result_summary(event.result)
+                finished.append(done)
         self._insert(started)
         self._drop_excess()
         self._repaint(finished, started)

@@ -37,7 +37,7 @@ def ask_running_instance(name: str | None = None) -> bool:
         return False
     socket.write(SHOW)
     socket.flush()
-    answered = socket.waitForReadyRead(TIMEOUT_MS) and socket.readAll().data().startswith(OK)
+    answered = socket.waitForReadyRead(TIMEOUT_MS) and bytes(socket.readAll().data()).startswith(OK)
     socket.disconnectFromServer()
     return answered
 

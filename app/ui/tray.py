@@ -112,7 +112,7 @@ class Tray(QObject):
             if action.objectName() == name:
                 return action
             sub = action.menu()
-            if sub is not None:
+            if isinstance(sub, QMenu):
                 for inner in sub.actions():
                     if inner.objectName() == name:
                         return inner
