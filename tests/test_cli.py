@@ -125,3 +125,31 @@ def test_exposing_beyond_loopback_must_be_asked_for(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "host '0.0.0.0' is not loopback; set gateway.allow_non_loopback to true to expose it" in err
+
+
+def test_a_display_that_cannot_be_reached_runs_headless(tmp_path, monkeypatch):
+    from app.cli import has_display
+
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":987")  # no X server has this number here
+    assert has_display() is False
+    monkeypatch.setenv("DISPLAY", "")
+    assert has_display() is False
+
+
+def test_a_reachable_x_display_is_seen(tmp_path, monkeypatch):
+    """A real listener on the X socket path stands in for an X server (the probe only connects)."""
+    import socket
+
+    from app import cli
+
+    sock_dir = tmp_path / "x11"
+    sock_dir.mkdir()
+    path = sock_dir / "X5"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        server.listen()
+        monkeypatch.setattr(cli, "_X_SOCKETS", str(sock_dir))
+        monkeypatch.setenv("DISPLAY", ":5")
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        assert cli.has_display() is True

@@ -37,7 +37,17 @@ CONFIG_POLL = 1.0
 
 
 class GatewayError(Exception):
-    """A problem the user can act on; `str()` is the sentence to show."""
+    """A problem the user can act on; `str()` is the sentence to show: the problem, then the fix.
+
+    `kind` lets a caller word the fix its own way (the panel says "in Settings", not "--port").
+    """
+
+    def __init__(self, problem: str, fix: str = "", *, kind: str = "error", port: int | None = None) -> None:
+        super().__init__(f"{problem} {fix}".strip())
+        self.problem = problem
+        self.fix = fix
+        self.kind = kind
+        self.port = port
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -80,8 +90,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
             raise GatewayError(
-                f"Port {port} is in use by another program. Choose another port "
-                f"(--port, or gateway.port in the config file)."
+                f"Port {port} is in use by another program.",
+                "Choose another port (--port, or gateway.port in the config file).",
+                kind="port_in_use",
+                port=port,
             ) from None
         raise GatewayError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
     sock.listen(2048)
