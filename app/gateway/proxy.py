@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from mcp.server import Server
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import NotificationOptions
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import SERVER_INFO_META_KEY
 from mcp_types.jsonrpc import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -262,8 +263,17 @@ def _for_era(handler: Callable[[Ctx, Any], Any]) -> Callable[[Ctx, Any], Any]:
 
 
 def build_server(router: Router, *, name: str = "switchboard") -> GatewayServer:
-    r = router
-    server = GatewayServer(
+    with warnings.catch_warnings():
+        # Logging is deprecated in the 2026 revision but current for handshake-era clients, which we serve.
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        server = _new_server(router, name)
+    # Our middleware only; the SDK's default OpenTelemetry span per message costs time on every call.
+    server.middleware = [router.note_client]
+    return server
+
+
+def _new_server(r: Router, name: str) -> GatewayServer:
+    return GatewayServer(
         name,
         version=__version__,
         instructions="Switchboard gateway: tools, prompts and resources of several MCP servers.",
@@ -282,6 +292,3 @@ def build_server(router: Router, *, name: str = "switchboard") -> GatewayServer:
         # Views differ per API key, so nothing may be cached across keys; children change at any time.
         cache_hints={method: CacheHint(ttl_ms=0, scope="private") for method in CACHEABLE_METHODS},  # type: ignore[misc]
     )
-    # Our middleware only; the SDK's default OpenTelemetry span per message costs time on every call.
-    server.middleware = [router.note_client]
-    return server
