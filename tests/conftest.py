@@ -61,17 +61,14 @@ def write_config(path: Path, servers: dict[str, Any], **gateway: Any) -> Path:
     return path
 
 
-@pytest.fixture
-async def gateway_factory(tmp_path: Path) -> AsyncIterator[Any]:
-    """Start gateways from a servers dict; every one is stopped at the end of the test."""
-    from app.config import load
-    from app.gateway.runtime import Gateway
+async def _gateways(tmp_path: Path, build: Any) -> AsyncIterator[Any]:
+    """`start(servers, **gateway)` writes a config, builds a gateway from it and starts it; every
+    gateway started is stopped when the test ends."""
+    started: list[Any] = []
 
-    started: list[Gateway] = []
-
-    async def start(servers: dict[str, Any], **gateway: Any) -> Gateway:
-        path = write_config(tmp_path / f"config-{len(started)}.json", servers, **gateway)
-        gw = Gateway(load(path), log_dir=tmp_path / "logs")
+    async def start(servers: dict[str, Any], **gateway: Any) -> Any:
+        path = write_config(tmp_path / f"gateway-{len(started)}" / "config.json", servers, **gateway)
+        gw = build(path)
         await gw.start()
         started.append(gw)
         return gw
@@ -79,25 +76,25 @@ async def gateway_factory(tmp_path: Path) -> AsyncIterator[Any]:
     yield start
     for gw in started:
         await gw.stop()
+
+
+@pytest.fixture
+async def gateway_factory(tmp_path: Path) -> AsyncIterator[Any]:
+    """The gateway core alone, no guard: every request acts with the main key's full view."""
+    from app.config import load
+    from app.gateway.runtime import Gateway
+
+    async for start in _gateways(tmp_path, lambda path: Gateway(load(path), log_dir=tmp_path / "logs")):
+        yield start
 
 
 @pytest.fixture
 async def secured_gateway(tmp_path: Path) -> AsyncIterator[Any]:
-    """Gateways built as users run them (app.launch): API key, Host/Origin checks. Stopped at the end."""
+    """Gateways built as users run them (app.launch): API key, Host/Origin checks."""
     from app.launch import build_gateway
 
-    started: list[Any] = []
-
-    async def start(servers: dict[str, Any], **gateway: Any) -> Any:
-        path = write_config(tmp_path / f"secured-{len(started)}" / "config.json", servers, **gateway)
-        gw = build_gateway(path)
-        await gw.start()
-        started.append(gw)
-        return gw
-
-    yield start
-    for gw in started:
-        await gw.stop()
+    async for start in _gateways(tmp_path, build_gateway):
+        yield start
 
 
 def with_key(gw: Any, path: str = "/mcp", key: str | None = None) -> str:

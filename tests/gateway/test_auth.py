@@ -14,7 +14,6 @@ from typing import Any
 
 import anyio
 import httpx2
-import keyring
 import pytest
 import uvicorn
 import uvicorn.logging
@@ -30,7 +29,6 @@ from app.gateway.auth import UNAUTHORIZED_MESSAGE, GuardMiddleware, RedactKeyFil
 from app.gateway.verifier import KeyVerifier
 from app.secrets import client_keys
 from app.secrets.keystore import KeyStore
-from tests.memory_keyring import MemoryKeyring
 
 pytestmark = pytest.mark.anyio
 
@@ -116,15 +114,6 @@ async def serve(app: Any) -> AsyncIterator[str]:
         with anyio.fail_after(10):
             await task
         sock.close()
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(before)
 
 
 @dataclass

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
-import keyring
 import pytest
 
 from app.config import load
@@ -19,7 +18,6 @@ from app.gateway.runtime import Gateway
 from app.gateway.verifier import KeyVerifier
 from app.secrets.keystore import KeyStore
 from tests.conftest import write_config
-from tests.memory_keyring import MemoryKeyring
 
 pytestmark = pytest.mark.anyio
 INIT = {
@@ -29,15 +27,6 @@ INIT = {
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
 }
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(before)
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import keyring
-import pytest
 
 from app.config.models import ClientKey
 from app.config.store import save
@@ -14,16 +10,6 @@ from app.gateway.access import MAIN, KeyIdentity
 from app.gateway.verifier import KeyVerifier
 from app.secrets import client_keys
 from app.secrets.keystore import KeyStore
-from tests.memory_keyring import MemoryKeyring
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(before)
 
 
 def entry(name: str, key: str, servers: list[str] | None = None, tools: list[str] | None = None) -> ClientKey:

@@ -6,17 +6,6 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from tests.memory_keyring import MemoryKeyring
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(before)
-
 
 @pytest.fixture
 def no_keyring() -> Iterator[None]:
