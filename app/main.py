@@ -1,7 +1,10 @@
-"""The desktop entry point: one process, one thread — QApplication and the gateway share a qasync loop.
+"""The desktop entry point: one process, two threads — Qt on the main thread, the gateway on its own.
 
-`switchboard` (no subcommand, with a display) lands here via app.cli. The loop is created
-explicitly (never `qasync.run()`, which swaps the global loop policy on Python < 3.12).
+`switchboard` (no subcommand, with a display) lands here via app.cli. Qt's loop is a qasync loop
+created explicitly (never `qasync.run()`, which swaps the global loop policy on Python < 3.12) and
+carries only the UI's own async work. DesktopApp starts the gateway on its own asyncio loop (uvloop
+when importable) in a dedicated thread, as `switchboard serve` runs it, and stops it on Quit:
+on one shared qasync loop the gateway's tail latency was twice the headless one (bench/README.md).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def run_tray(config_path: Path | None = None) -> int:
     from app.config import ConfigError
     from app.gateway.runtime import GatewayError
     from app.launch import build_gateway
-    from app.ui import icons, keys
+    from app.ui import icons
     from app.ui.desktop import DesktopApp
     from app.ui.single_instance import InstanceServer, ask_running_instance
 
@@ -50,7 +53,7 @@ def run_tray(config_path: Path | None = None) -> int:
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    desktop = DesktopApp(gateway, keys.default_source(gateway))
+    desktop = DesktopApp(gateway)  # the gateway's own main key, rotated through the gateway's loop
     instance = InstanceServer(desktop.show_panel)
     if not instance.listen():
         log.warning("could not listen for other launches on %s", instance.name)
@@ -67,6 +70,7 @@ def run_tray(config_path: Path | None = None) -> int:
         code = 0
     finally:
         instance.close()
+        desktop.host.close_blocking()  # only if run() did not get to stop it (e.g. KeyboardInterrupt)
         asyncio.set_event_loop(None)
     log.info("Switchboard quit")
     return code

@@ -1,4 +1,8 @@
-"""The desktop app: hosts the gateway on the Qt loop and owns the tray, the panel and their models.
+"""The desktop app: starts the gateway on its own thread and owns the tray, the panel and their models.
+
+Qt runs on the main thread (qasync loop, for the UI's own async work); the gateway runs on its
+own loop in a GatewayThread. Every call into the gateway goes through that thread's loop and is
+awaited here; what the views show comes from the gateway's latest snapshot and its event feed.
 
 Every action the tray or the panel offers is a method here, so both behave the same and tests
 can drive them. Actions that touch the gateway, files or the keyring run as tasks; their errors
@@ -22,8 +26,10 @@ from app.gateway.runtime import Gateway, GatewayError
 from app.logs import LOG_NAME
 from app.ui.activity import ActivityModel
 from app.ui.feed import EventFeed
-from app.ui.keys import KeyInfo, KeySource, NoKeys
+from app.ui.gateway_thread import GatewayThread
+from app.ui.keys import KeyInfo, KeySource, default_source
 from app.ui.models import ClientsModel, ServersModel
+from app.ui.snapshot import GatewaySnapshot
 from app.ui.tasks import TaskRunner, UserError
 
 log = logging.getLogger(__name__)
@@ -39,18 +45,20 @@ class DesktopApp(QObject):
         super().__init__()
         # The tray keeps the app alive with every window closed; only Quit (or Ctrl-C) ends it.
         QGuiApplication.setQuitOnLastWindowClosed(False)
-        self.gateway = gateway
-        self.keys: KeySource = keys or NoKeys()
+        self.gateway = gateway  # lives on its own thread once run() starts: only `host` may call into it
+        self.host = GatewayThread(gateway)
+        # No key source given: the gateway's own main key, read and rotated through the gateway's loop.
+        self.keys: KeySource = keys if keys is not None else default_source(gateway, self.host.to_thread)
         self.key: KeyInfo | None = None
         self.key_error: str | None = None
         self.last_error: str | None = None
         self.tray_available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
         self.tasks = TaskRunner(lambda sentence: self.report("error", sentence), lambda: str(self.log_path))
-        self.servers = ServersModel(gateway)
-        self.clients = ClientsModel(gateway)
-        self.activity = ActivityModel(gateway.loaded.config.gateway.activity_size)
+        self.servers = ServersModel(lambda: self.host.snapshot)
+        self.clients = ClientsModel(lambda: self.host.snapshot)
+        self.activity = ActivityModel(self.snapshot.loaded.config.gateway.activity_size)
         self.servers.toggle_requested.connect(self.set_enabled)
-        self.feed = EventFeed(gateway.bus, self)
+        self.feed = EventFeed(gateway.bus, self, stamp=lambda: self.host.snapshot.version)
         self.feed.batch.connect(self._take)
         self._clock = QTimer(self)
         self._clock.setInterval(CLIENT_TICK_MS)
@@ -71,9 +79,14 @@ class DesktopApp(QObject):
     def log_path(self) -> Any:
         return paths.log_dir() / LOG_NAME
 
+    @property
+    def snapshot(self) -> GatewaySnapshot:
+        """The gateway's state as of its latest snapshot (taken on its thread; safe to read here)."""
+        return self.host.snapshot
+
     def status(self) -> str:
         """"running", "degraded", "starting", "stopping" or "stopped"."""
-        state = self.gateway.state
+        state = self.snapshot.state
         if state != "running":
             return state
         enabled = [r for r in self.servers.rows if r.enabled]
@@ -108,7 +121,7 @@ class DesktopApp(QObject):
             if isinstance(event, ChildStateChanged) and event.state == "failed" and event.error:
                 self.report("warning", f"Server '{event.name}' failed: {event.error}")
         if any(isinstance(e, GatewayStateChanged) for e in events):
-            self.clients.refresh()
+            self.clients.refresh(force=True)
         self.status_changed.emit()
 
     def _tick(self) -> None:
@@ -124,7 +137,8 @@ class DesktopApp(QObject):
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> int:
-        """Start serving, wait for Quit, then stop gracefully. Returns the exit code."""
+        """Start the gateway's thread and serve, wait for Quit, then stop gracefully. Returns the exit code."""
+        self.host.start()
         if not self.tray_available:
             self.panel.show_panel()
         self.tasks.spawn(self.load_key(), "read the API key")
@@ -136,25 +150,27 @@ class DesktopApp(QObject):
     async def _start(self) -> None:
         self.last_error = None
         try:
-            await self.gateway.start()
+            await self.host.call(self.gateway.start)
         except GatewayError as exc:
             self.report("error", _for_panel(str(exc)))
             self.status_changed.emit()
             if not self.panel.isVisible():
                 self.show_panel()
             return
-        self.report("done", f"Serving at {self.gateway.url}")
+        self.report("done", f"Serving at {self.snapshot.url}")
         self.status_changed.emit()
 
     async def _stop(self) -> None:
-        await self.gateway.stop()
+        await self.host.call(self.gateway.stop)
         self.status_changed.emit()
 
     async def shutdown(self) -> None:
         self.quitting = True
         self._clock.stop()
-        await self.gateway.stop()  # in-flight calls answered with an error, children stopped
-        self.feed.close()
+        try:
+            await self.host.close()  # on its loop: in-flight calls answered with an error, children stopped
+        finally:
+            self.feed.close()
         self.tray.hide()
         self.panel.close()
 
@@ -173,9 +189,9 @@ class DesktopApp(QObject):
         return self.tasks.spawn(self._set_enabled(name, enabled), f"{'enable' if enabled else 'disable'} {name}")
 
     async def _set_enabled(self, name: str, enabled: bool) -> None:
-        if self.gateway.state != "running":
+        if self.snapshot.state != "running":
             raise UserError(f"Start the gateway first to {'enable' if enabled else 'disable'} '{name}'.")
-        await self.gateway.set_enabled(name, enabled)
+        await self.host.call(self.gateway.set_enabled, name, enabled)
         self.servers.refresh()
         self.status_changed.emit()
 
@@ -183,16 +199,16 @@ class DesktopApp(QObject):
         return self.tasks.spawn(self._restart_child(name), f"restart {name}")
 
     async def _restart_child(self, name: str) -> None:
-        if self.gateway.state != "running":
+        if self.snapshot.state != "running":
             raise UserError(f"Start the gateway first to restart '{name}'.")
-        await self.gateway.restart_child(name)
+        await self.host.call(self.gateway.restart_child, name)
         self.report("info", f"Restarting '{name}'.")
 
     def restart_gateway(self) -> asyncio.Task[Any]:
         return self.tasks.spawn(self._restart_gateway(), "restart the gateway")
 
     async def _restart_gateway(self) -> None:
-        error = await self.gateway.reload()
+        error = await self.host.call(self.gateway.reload)
         if error is not None:
             raise UserError(f"The config file has a problem, so the gateway was not restarted: {error}")
         await self._stop()
@@ -202,17 +218,17 @@ class DesktopApp(QObject):
         return self.tasks.spawn(self._set_address(host, port), "change the gateway's address")
 
     async def _set_address(self, host: str, port: int) -> None:
-        path = self.gateway.config_path
-        raw = dict(self.gateway.loaded.raw)
+        path = self.snapshot.config_path
+        raw = dict(self.snapshot.loaded.raw)
         raw["gateway"] = {**(raw.get("gateway") or {}), "host": host, "port": port}
         parse(raw, path)  # a bad host is reported as the config's own sentence, before anything is written
         await asyncio.to_thread(save, path, raw)
         await self._restart_gateway()
-        if self.gateway.url:
-            self.report("info", f"Now serving at {self.gateway.url}. Give your clients this new URL.")
+        if self.snapshot.url:
+            self.report("info", f"Now serving at {self.snapshot.url}. Give your clients this new URL.")
 
     def copy_url(self) -> bool:
-        url = self.gateway.url
+        url = self.snapshot.url
         if not url:
             self.report("warning", "The gateway is not running, so there is no URL to copy. Start it first.")
             return False
@@ -257,7 +273,7 @@ class DesktopApp(QObject):
             raise UserError(self.keys.unavailable_reason)
         self.key = await self.keys.rotate()
         self.key_changed.emit()
-        names = sorted({c.name for c in self.gateway.clients() if c.identity.name == "main"})
+        names = sorted({c.name for c in self.snapshot.clients if c.key_name == "main"})
         who = f" Update these clients, which used the old key: {', '.join(names)}." if names else ""
         self.report("info", f"New API key in use now; the old one no longer works.{who}")
 

@@ -1,10 +1,14 @@
-"""Gateway events into Qt, in batches: the bus callback only appends; a timer hands the UI a list.
+"""Gateway events into Qt, in batches, across threads.
 
-A burst of thousands of calls therefore costs one model update per tick, not one per event.
+The gateway publishes on its own thread: the bus callback only appends to a deque (thread-safe,
+no QObject touched). A timer on the Qt thread drains it and hands the UI one list per tick, so a
+burst of thousands of calls costs one model update per tick, not one per event. The tick also
+fires when the gateway's snapshot changed without an event (`stamp`), so models catch up with it.
 """
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from typing import Any
 
@@ -16,28 +20,44 @@ FLUSH_MS = 150
 
 
 class EventFeed(QObject):
-    batch = Signal(list)  # list of gateway events, oldest first
+    batch = Signal(list)  # list of gateway events, oldest first (may be empty when only the snapshot moved)
 
-    def __init__(self, bus: EventBus, parent: QObject | None = None, interval_ms: int = FLUSH_MS) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        parent: QObject | None = None,
+        interval_ms: int = FLUSH_MS,
+        stamp: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__(parent)
-        self._buffer: list[Any] = []
+        self._buffer: collections.deque[Any] = collections.deque()
+        self._stamp = stamp
+        self._seen = stamp() if stamp is not None else None
         self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.flush)
+        self._timer.start()
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_event)
 
     def _on_event(self, event: Any) -> None:
-        # Runs inline on the loop inside the gateway: append, arm the timer once, nothing else.
+        # Runs inline on the gateway's thread: one append, nothing else (no Qt call from here).
         self._buffer.append(event)
-        if not self._timer.isActive():
-            self._timer.start()
 
     def flush(self) -> None:
-        if not self._buffer:
+        """On the Qt thread: hand over everything received so far."""
+        events = []
+        buffer = self._buffer
+        while buffer:
+            events.append(buffer.popleft())
+        stamp = self._stamp() if self._stamp is not None else None
+        if not events and stamp == self._seen:
             return
-        events, self._buffer = self._buffer, []
+        self._seen = stamp
         self.batch.emit(events)
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
 
     def close(self) -> None:
         if self._unsubscribe is not None:

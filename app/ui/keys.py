@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+Offload = Callable[..., Awaitable[Any]]  # (blocking fn, *args) -> awaitable of its result
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,18 @@ class NoKeys:
 
 
 class StoreKeys:
-    """Adapts a key store with `load_or_create()`, `rotate()` and `location` (blocking calls, run in a thread)."""
+    """Adapts a key store with `load_or_create()`, `rotate()` and `location` (blocking calls, run in a thread).
+
+    `offload` runs them: `asyncio.to_thread` by default; the desktop app passes its gateway thread's,
+    so a rotation (which also updates the gateway's verifier) is scheduled by the gateway's own loop.
+    """
 
     available = True
     unavailable_reason = ""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, offload: Offload | None = None) -> None:
         self.store = store
+        self.offload: Offload = offload or asyncio.to_thread
 
     def _where(self) -> str:
         location = self.store.location
@@ -66,13 +73,15 @@ class StoreKeys:
         return KeyInfo(str(self.store.rotate()), self._where())
 
     async def load(self) -> KeyInfo:
-        return await asyncio.to_thread(self._load)
+        info: KeyInfo = await self.offload(self._load)
+        return info
 
     async def rotate(self) -> KeyInfo:
-        return await asyncio.to_thread(self._rotate)
+        info: KeyInfo = await self.offload(self._rotate)
+        return info
 
 
-def default_source(gateway: Any) -> KeySource:
+def default_source(gateway: Any, offload: Offload | None = None) -> KeySource:
     """The main key the gateway was built with (app.launch wires it, so a rotation also updates the verifier).
 
     A gateway built without one does not check keys, and the panel says so rather than show a key
@@ -81,4 +90,4 @@ def default_source(gateway: Any) -> KeySource:
     store = getattr(gateway, "main_key", None)
     if store is None or not all(hasattr(store, name) for name in ("load_or_create", "rotate", "location")):
         return NoKeys()
-    return StoreKeys(store)
+    return StoreKeys(store, offload)

@@ -1,55 +1,23 @@
-"""Qt table models for children and clients, refreshed from the gateway once per event batch."""
+"""Qt table models for children and clients, refreshed from the gateway's latest snapshot.
+
+The gateway runs on another thread; these models never read it, only the immutable snapshot
+taken on its thread (app.ui.snapshot), and only when that snapshot is a new one.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from app.gateway.events import CallFinished, CallStarted, ClientConnected, ClientDisconnected
-from app.gateway.runtime import Gateway
 from app.ui import style, text
+from app.ui.snapshot import ClientRow, GatewaySnapshot, ServerRow
 
 Index = QModelIndex | QPersistentModelIndex
 CENTER = int(Qt.AlignmentFlag.AlignCenter)
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-
-@dataclass(frozen=True)
-class ServerRow:
-    name: str
-    kind: str
-    state: str
-    enabled: bool
-    tools: int
-    prompts: int
-    resources: int
-    calls: int
-    error: str
-    next_retry_at: float | None
-    target: str
-
-    def state_text(self, now: float | None = None) -> str:
-        if self.state == "backoff" and self.next_retry_at:
-            return f"retrying in {max(0, round(self.next_retry_at - (now or time.time())))} s"
-        if self.state == "starting":
-            return "starting…"
-        return self.state
-
-
-def server_rows(gateway: Gateway) -> list[ServerRow]:
-    rows = []
-    for s in gateway.children():
-        resources = len(s.lists.resources) + len(getattr(s.lists, "templates", []))
-        rows.append(
-            ServerRow(
-                s.name, s.kind, s.state.value, bool(s.config.enabled), len(s.lists.tools), len(s.lists.prompts),
-                resources, s.calls, s.error or "", s.next_retry_at, s.target,
-            )
-        )
-    return rows
 
 
 class _SnapshotModel(QAbstractTableModel):
@@ -57,19 +25,28 @@ class _SnapshotModel(QAbstractTableModel):
 
     HEADERS: tuple[str, ...] = ()
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, source: Callable[[], GatewaySnapshot]) -> None:
         super().__init__()
-        self.gateway = gateway
+        self.source = source
         self.rows: list[Any] = []
+        self.version: int | None = None
 
-    def snapshot(self) -> list[Any]:
+    def rows_of(self, snapshot: GatewaySnapshot) -> list[Any]:
         raise NotImplementedError
 
     def key(self, row: Any) -> str:
         raise NotImplementedError
 
-    def refresh(self) -> None:
-        new = self.snapshot()
+    def take(self, events: list[Any]) -> None:
+        """A batch arrived: follow the snapshot if it is a new one (events alone change nothing here)."""
+        self.refresh()
+
+    def refresh(self, *, force: bool = False) -> None:
+        snapshot = self.source()
+        if snapshot.version == self.version and not force:
+            return
+        self.version = snapshot.version
+        new = self.rows_of(snapshot)
         if [self.key(r) for r in new] != [self.key(r) for r in self.rows]:
             self.beginResetModel()
             self.rows = new
@@ -103,18 +80,14 @@ class ServersModel(_SnapshotModel):
     NUMERIC = (3, 4, 5, 6)
     toggle_requested = Signal(str, bool)
 
-    def snapshot(self) -> list[ServerRow]:
-        return server_rows(self.gateway)
+    def rows_of(self, snapshot: GatewaySnapshot) -> list[ServerRow]:
+        return list(snapshot.servers)
 
     def key(self, row: ServerRow) -> str:
         return row.name
 
     def alignment(self, column: int) -> int:
         return RIGHT if column in self.NUMERIC else super().alignment(column)
-
-    def take(self, events: list[Any]) -> None:
-        if any(not isinstance(e, (ClientConnected, ClientDisconnected)) for e in events):
-            self.refresh()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -162,39 +135,17 @@ class ServersModel(_SnapshotModel):
         return next((i for i, r in enumerate(self.rows) if r.name == name), -1)
 
 
-@dataclass(frozen=True)
-class ClientRow:
-    client_id: str
-    name: str
-    version: str
-    transport: str
-    key_name: str
-    connected_at: float
-    last_seen: float
-    calls: int
-
-
 class ClientsModel(_SnapshotModel):
     HEADERS = ("Client", "Version", "Transport", "Key", "Connected since", "Last seen", "Calls")
 
-    def snapshot(self) -> list[ClientRow]:
-        clients = sorted(self.gateway.clients(), key=lambda c: c.connected_at)
-        return [
-            ClientRow(c.client_id, c.name, c.version, c.transport, c.identity.name, c.connected_at, c.last_seen,
-                      c.calls)
-            for c in clients
-        ]
+    def rows_of(self, snapshot: GatewaySnapshot) -> list[ClientRow]:
+        return list(snapshot.clients)  # oldest connection first
 
     def key(self, row: ClientRow) -> str:
         return row.client_id
 
     def alignment(self, column: int) -> int:
         return RIGHT if column == 6 else super().alignment(column)
-
-    def take(self, events: list[Any]) -> None:
-        relevant = (ClientConnected, ClientDisconnected, CallStarted, CallFinished)
-        if any(isinstance(e, relevant) for e in events):
-            self.refresh()
 
     def tick(self) -> None:
         """Relative times ("12 s ago") age without events; repaint that column."""

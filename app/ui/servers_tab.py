@@ -114,9 +114,9 @@ class ServersTab(QWidget):
 
     def update_detail(self) -> None:
         name = self.selected_name()
-        supervisor = self.app.gateway.supervisors.get(name) if name else None
-        self.detail.setVisible(supervisor is not None)
-        if supervisor is None or name is None:
+        detail = self.app.snapshot.details.get(name) if name else None
+        self.detail.setVisible(detail is not None)
+        if detail is None or name is None or self.app.servers.row_named(name) < 0:
             return
         row = self.app.servers.rows[self.app.servers.row_named(name)]
         self.title.setText(f"{row.name}  ·  {row.kind}")
@@ -128,7 +128,7 @@ class ServersTab(QWidget):
         self.error_label.setVisible(bool(row.error))
         self.toggle.setText("Disable" if row.enabled else "Enable")
         self.restart.setEnabled(row.enabled)
-        lines = "\n".join(supervisor.stderr.tail)
+        lines = "\n".join(detail.stderr_tail)
         if lines != self.stderr.toPlainText():
             self.stderr.setPlainText(lines)
             self.stderr.verticalScrollBar().setValue(self.stderr.verticalScrollBar().maximum())
@@ -146,10 +146,10 @@ class ServersTab(QWidget):
 
     def _open_log(self) -> None:
         name = self.selected_name()
-        supervisor = self.app.gateway.supervisors.get(name) if name else None
-        if supervisor is None:
+        detail = self.app.snapshot.details.get(name) if name else None
+        if detail is None:
             return
-        if not supervisor.stderr.path.exists():
+        if not detail.log_path.exists():
             self.app.report("info", f"'{name}' has not written anything to its log yet.")
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(supervisor.stderr.path)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(detail.log_path)))

@@ -100,17 +100,17 @@ class SettingsTab(QWidget):
         return box
 
     def update_connection(self) -> None:
-        gateway = self.app.gateway
-        self.url.setText(gateway.url or "")
+        snapshot = self.app.snapshot
+        self.url.setText(snapshot.url or "")
         self.url.setPlaceholderText("The gateway is stopped — start it from the tray or the button above.")
-        self.copy_url_button.setEnabled(gateway.url is not None)
+        self.copy_url_button.setEnabled(snapshot.url is not None)
         self.sse.setText(
-            f"Streamable HTTP. Clients that only speak the older SSE transport use {gateway.base_url}/sse"
-            if gateway.base_url else ""
+            f"Streamable HTTP. Clients that only speak the older SSE transport use {snapshot.base_url}/sse"
+            if snapshot.base_url else ""
         )
-        self.sse.setVisible(gateway.base_url is not None)
+        self.sse.setVisible(snapshot.base_url is not None)
         if not self.port.hasFocus() and not self.host.hasFocus():
-            settings = gateway.loaded.config.gateway
+            settings = snapshot.loaded.config.gateway
             self.host.setText(settings.host)
             self.port.setValue(settings.port)
 
@@ -193,7 +193,7 @@ class SettingsTab(QWidget):
     # --- files ------------------------------------------------------------------------------------
     def _files(self) -> _Group:
         box = _Group("Files")
-        config_path = self.app.gateway.config_path
+        config_path = self.app.snapshot.config_path
         buttons = []
         for label, target in (
             ("Open config file", config_path),
@@ -208,7 +208,7 @@ class SettingsTab(QWidget):
         box.rows.addLayout(files_row)
         box.rows.addWidget(_muted(
             f"Config: {config_path}\nActivity keeps the last "
-            f"{self.app.gateway.loaded.config.gateway.activity_size:,} calls (gateway.activity_size)."
+            f"{self.app.snapshot.loaded.config.gateway.activity_size:,} calls (gateway.activity_size)."
         ))
         return box
 

@@ -39,8 +39,9 @@ class Tray(QObject):
 
     def tooltip(self) -> str:
         lines = ["Switchboard — " + self.app.summary()]
-        if self.app.gateway.url:
-            lines.append(self.app.gateway.url)
+        url = self.app.snapshot.url
+        if url:
+            lines.append(url)
         elif self.app.last_error:
             lines.append(self.app.last_error)
         return "\n".join(lines)
@@ -73,11 +74,12 @@ class Tray(QObject):
         if app.last_error and status == "stopped":
             self._add(app.last_error, "error", enabled=False)
         self.menu.addSeparator()
-        if app.gateway.state in ("running", "starting"):
-            self._add("Stop gateway", "stop", lambda: app.stop(), enabled=app.gateway.state == "running")
+        snapshot = app.snapshot
+        if snapshot.state in ("running", "starting"):
+            self._add("Stop gateway", "stop", lambda: app.stop(), enabled=snapshot.state == "running")
         else:
-            self._add("Start gateway", "start", lambda: app.start(), enabled=app.gateway.state == "stopped")
-        self._add("Copy connection URL", "copy_url", app.copy_url, enabled=app.gateway.url is not None)
+            self._add("Start gateway", "start", lambda: app.start(), enabled=snapshot.state == "stopped")
+        self._add("Copy connection URL", "copy_url", app.copy_url, enabled=snapshot.url is not None)
         key_action = self._add("Copy API key", "copy_key", app.copy_key, enabled=app.keys.available)
         if not app.keys.available:
             key_action.setToolTip(app.keys.unavailable_reason)
@@ -96,7 +98,7 @@ class Tray(QObject):
             empty = submenu.addAction("No servers yet — add one in the config file")
             empty.setEnabled(False)
             return
-        running = app.gateway.state == "running"
+        running = app.snapshot.state == "running"
         for row in rows:
             action = submenu.addAction(f"{row.name}  —  {row.state_text()}")
             action.setObjectName(f"server:{row.name}")

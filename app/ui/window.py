@@ -97,10 +97,10 @@ class ControlPanel(QMainWindow):
         status = self.app.status()
         self.dot.setPixmap(style.dot(status, 14).pixmap(14, 14))
         self.summary.setText(self.app.summary())
-        gateway = self.app.gateway
-        self.url.setText(gateway.url or "")
-        self.start_stop.setText("Stop gateway" if gateway.state in ("running", "starting") else "Start gateway")
-        self.start_stop.setEnabled(gateway.state in ("running", "stopped"))
+        snapshot = self.app.snapshot
+        self.url.setText(snapshot.url or "")
+        self.start_stop.setText("Stop gateway" if snapshot.state in ("running", "starting") else "Start gateway")
+        self.start_stop.setEnabled(snapshot.state in ("running", "stopped"))
         self._tab_titles()
 
     def _tab_titles(self) -> None:
@@ -108,7 +108,7 @@ class ControlPanel(QMainWindow):
         self.tabs.setTabText(1, f"Clients ({clients})" if clients else "Clients")
 
     def _start_stop(self) -> None:
-        if self.app.gateway.state == "running":
+        if self.app.snapshot.state == "running":
             self.app.stop()
         else:
             self.app.start()

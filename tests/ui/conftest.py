@@ -1,7 +1,8 @@
 """UI fixtures: a QApplication with an explicit qasync loop (as app/main does), and a live DesktopApp.
 
-Tests are plain functions that drive the loop with `run(coro)`; the gateway, its child and the
-SDK clients all run on the qasync loop, exactly as in the shipped app.
+Tests are plain functions that drive the Qt loop with `run(coro)`; the SDK clients run on it, and
+the DesktopApp starts the gateway on its own thread and loop, exactly as in the shipped app. Tests
+read the gateway's state as the UI does, from its snapshot (`app.snapshot`, `child_state`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str =
         await asyncio.sleep(0.02)
 
 
+def child_state(app: Any, name: str) -> str | None:
+    """A child's state as the UI knows it: from the snapshot the gateway thread last took."""
+    row = app.snapshot.server(name)
+    return row.state if row is not None else None
+
+
 class InMemoryKeys:
     """A key store at the true edge (no keyring in CI): the same KeySource shape the app adapts."""
 
@@ -86,7 +93,6 @@ def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callabl
     """
     from app.launch import build_gateway
     from app.ui.desktop import DesktopApp
-    from app.ui.keys import default_source
 
     count = itertools.count()
 
@@ -97,10 +103,11 @@ def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callabl
         servers = {"demo": demo_child()} if servers is None else servers
         path = write_config(tmp_path / f"app-{next(count)}" / "config.json", servers, **gateway)
         gw = build_gateway(path)
-        app = DesktopApp(gw, keys if keys is not None else default_source(gw), tray_available=tray)
+        app = DesktopApp(gw, keys, tray_available=tray)  # keys None: the gateway's own main key
         task = asyncio.ensure_future(app.run())
         try:
-            await until(lambda: gw.state == "running" or app.last_error or task.done(), what="the gateway to start")
+            await until(lambda: app.snapshot.state == "running" or app.last_error or task.done(),
+                        what="the gateway to start")
             await asyncio.sleep(0)
             yield app
         finally:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.config import load
 from tests.conftest import demo_child
-from tests.ui.conftest import InMemoryKeys, client_url, save_png, until
+from tests.ui.conftest import InMemoryKeys, child_state, client_url, save_png, until
 
 
 def show(app, tab: int):
@@ -37,7 +37,7 @@ def test_live_call_appears_in_activity_and_client_in_clients(desktop_factory, ru
     async def scenario() -> None:
         async with desktop_factory() as app:
             gw = app.gateway
-            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            await until(lambda: child_state(app, "demo") == "running")
             panel = show(app, 2)
             tab = panel.activity_tab
             assert tab.page.currentIndex() == 1 and "No calls yet" in tab.page.empty.text()  # the empty state
@@ -95,7 +95,7 @@ def test_activity_keeps_the_last_n_and_batches_updates(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory(activity_size=10) as app:
             gw = app.gateway
-            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            await until(lambda: child_state(app, "demo") == "running")
             resets = []
             app.activity.rowsInserted.connect(lambda *a: resets.append(a))
             async with Client(client_url(gw), mode="legacy") as client:
@@ -113,7 +113,7 @@ def test_toggle_server_from_panel(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory({"demo": demo_child(), "spare": demo_child()}) as app:
             gw = app.gateway
-            await until(lambda: all(s.state.value == "running" for s in gw.children()))
+            await until(lambda: all(r.state == "running" for r in app.snapshot.servers))
             panel = show(app, 0)
             tab = panel.servers_tab
             tab.select("demo")
@@ -126,7 +126,7 @@ def test_toggle_server_from_panel(desktop_factory, run):
                 # Untick the checkbox in the Servers table, as a click does.
                 index = app.servers.index(app.servers.row_named("demo"), 0)
                 assert app.servers.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
-                await until(lambda: gw.supervisors["demo"].state.value == "disabled")
+                await until(lambda: child_state(app, "demo") == "disabled")
                 tools = tool_names(await client.list_tools())
                 assert "demo__echo" not in tools and "spare__echo" in tools
                 await until(lambda: len(child_pids()) == len(before) - 1, what="the demo child to exit")
@@ -135,7 +135,7 @@ def test_toggle_server_from_panel(desktop_factory, run):
                 assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
                 await save_png(panel, "servers-disabled.png")
                 tab.toggle.click()  # the detail pane's Enable button
-                await until(lambda: gw.supervisors["demo"].state.value == "running")
+                await until(lambda: child_state(app, "demo") == "running")
                 assert "demo__echo" in tool_names(await client.list_tools())
 
     run(scenario(), timeout=40)
@@ -145,9 +145,8 @@ def test_restart_and_failing_server_are_shown(desktop_factory, run):
     async def scenario() -> None:
         servers = {"demo": demo_child(), "broken": {"command": "/nonexistent/mcp-server", "args": ["--stdio"]}}
         async with desktop_factory(servers) as app:
-            gw = app.gateway
-            await until(lambda: gw.supervisors["demo"].state.value == "running"
-                        and gw.supervisors["broken"].state.value in ("backoff", "failed"))
+            await until(lambda: child_state(app, "demo") == "running"
+                        and child_state(app, "broken") in ("backoff", "failed"))
             app.feed.flush()
             assert app.status() == "degraded"
             assert "1 failing" in app.summary()
@@ -161,11 +160,11 @@ def test_restart_and_failing_server_are_shown(desktop_factory, run):
             assert panel.servers_tab.error.text() == app.servers.rows[broken].error
             await save_png(panel, "servers-degraded.png")
 
-            old = gw.supervisors["demo"].running_since
+            old = app.snapshot.details["demo"].running_since
             panel.servers_tab.select("demo")
             panel.servers_tab.restart.click()
-            await until(lambda: gw.supervisors["demo"].state.value == "running"
-                        and gw.supervisors["demo"].running_since != old, what="demo to restart")
+            await until(lambda: child_state(app, "demo") == "running"
+                        and app.snapshot.details["demo"].running_since != old, what="demo to restart")
 
     run(scenario(), timeout=40)
 
@@ -179,7 +178,7 @@ def test_settings_key_show_copy_rotate_in_memory(desktop_factory, run):
             await until(lambda: app.key is not None)
             panel = show(app, 3)
             settings = panel.settings_tab
-            assert settings.url.text() == app.gateway.url
+            assert settings.url.text() == app.snapshot.url
             assert settings.key.echoMode() == settings.key.EchoMode.Password  # hidden by default
             settings.show_key.click()
             assert settings.key.echoMode() == settings.key.EchoMode.Normal and settings.key.text() == keys.value
@@ -188,7 +187,7 @@ def test_settings_key_show_copy_rotate_in_memory(desktop_factory, run):
             assert QGuiApplication.clipboard().text() == "sb-first-key-0123456789"
             async with Client(client_url(app.gateway), mode="legacy") as client:
                 await client.list_tools()
-                await until(lambda: len(app.gateway.clients()) == 1)
+                await until(lambda: len(app.snapshot.clients) == 1)
                 box = settings.confirm_rotate()
                 box.button(QMessageBox.StandardButton.Cancel).click()
                 await asyncio.sleep(0.1)
@@ -217,14 +216,15 @@ def test_rotate_key_from_settings_refuses_the_old_key_over_http(desktop_factory,
             async with httpx2.AsyncClient(timeout=5) as http:
                 body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
                 headers = {"Accept": "application/json, text/event-stream"}
-                ok = await http.post(gw.url, json=body, headers={**headers, "Authorization": f"Bearer {old}"})
+                ok = await http.post(app.snapshot.url, json=body, headers={**headers, "Authorization": f"Bearer {old}"})
                 assert ok.status_code != 401
                 settings.confirm_rotate().button(QMessageBox.StandardButton.Yes).click()
                 await until(lambda: app.key.value != old, what="the rotation")
-                refused = await http.post(gw.url, json=body, headers={**headers, "Authorization": f"Bearer {old}"})
+                url = app.snapshot.url
+                refused = await http.post(url, json=body, headers={**headers, "Authorization": f"Bearer {old}"})
                 assert refused.status_code == 401
                 new = app.key.value
-                fresh = await http.post(gw.url, json=body, headers={**headers, "Authorization": f"Bearer {new}"})
+                fresh = await http.post(url, json=body, headers={**headers, "Authorization": f"Bearer {new}"})
                 assert fresh.status_code != 401
             settings.show_key.click()
             assert settings.key.text() == new
@@ -250,7 +250,7 @@ def test_settings_without_keys_and_no_tray_banner(desktop_factory, run):
             assert not app.tray.action("copy_key").isEnabled()
             assert "No servers yet" in app.tray.action("servers").menu().actions()[0].text()
             panel.close()  # with no tray, closing the window is quitting
-            await until(lambda: app.gateway.state == "stopped", what="closing to quit")
+            await until(lambda: app.snapshot.state == "stopped", what="closing to quit")
 
     run(scenario())
 
@@ -263,7 +263,7 @@ def test_port_in_use_is_a_sentence_and_settings_fix_it(desktop_factory, run):
 
     async def scenario() -> None:
         async with desktop_factory(port=port) as app:
-            assert app.gateway.state == "stopped"
+            assert app.snapshot.state == "stopped"
             assert app.panel.notice.text() == (
                 f"Port {port} is in use by another program. Choose another port in Settings."
             )
@@ -273,10 +273,12 @@ def test_port_in_use_is_a_sentence_and_settings_fix_it(desktop_factory, run):
             await save_png(app.panel, "settings-port-in-use.png")
             settings.port.setValue(0)  # any free port
             settings.apply_address.click()
-            await until(lambda: app.gateway.state == "running", what="the gateway on the new port")
-            assert app.gateway.port != port
+            await until(lambda: app.snapshot.state == "running", what="the gateway on the new port")
+            # The gateway's thread may be serving a moment before the Qt side hears its call returned.
+            await until(lambda: app.panel.notice.text().startswith("Now serving at http://127.0.0.1:"),
+                        what="the new URL in the notice")
+            assert app.snapshot.port != port
             assert load(app.gateway.config_path).config.gateway.port == 0
-            assert app.panel.notice.text().startswith("Now serving at http://127.0.0.1:")
 
     try:
         run(scenario())

@@ -7,7 +7,7 @@ import psutil
 from mcp import Client
 from PySide6.QtGui import QGuiApplication
 
-from tests.ui.conftest import client_url, until
+from tests.ui.conftest import child_state, client_url, until
 
 
 async def get(url: str) -> httpx2.Response:
@@ -27,8 +27,7 @@ def child_pids() -> set[int]:
 def test_menu_is_built_from_live_state(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory() as app:
-            gw = app.gateway
-            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            await until(lambda: child_state(app, "demo") == "running")
             app.feed.flush()
             app.tray.rebuild()  # what opening the menu does (aboutToShow)
             status = app.tray.action("status")
@@ -38,7 +37,7 @@ def test_menu_is_built_from_live_state(desktop_factory, run):
             server = app.tray.action("server:demo")
             assert server.isCheckable() and server.isChecked()
             assert "running" in server.text()
-            assert app.tray.icon.toolTip().splitlines() == ["Switchboard — " + app.summary(), gw.url]
+            assert app.tray.icon.toolTip().splitlines() == ["Switchboard — " + app.summary(), app.snapshot.url]
             assert app.status() == "running"
             assert [a.objectName() for a in app.tray.menu.actions() if a.objectName()] == [
                 "status", "stop", "copy_url", "copy_key", "servers", "open_panel", "quit",
@@ -53,11 +52,11 @@ def test_copy_url_and_stop_start_from_menu(desktop_factory, run):
             gw = app.gateway
             app.tray.rebuild()
             app.tray.action("copy_url").trigger()
-            assert QGuiApplication.clipboard().text() == gw.url
+            assert QGuiApplication.clipboard().text() == app.snapshot.url
             health = gw.base_url + "/health"
 
             app.tray.action("stop").trigger()
-            await until(lambda: gw.state == "stopped")
+            await until(lambda: app.snapshot.state == "stopped")
             app.feed.flush()
             assert app.status() == "stopped"
             try:
@@ -71,7 +70,7 @@ def test_copy_url_and_stop_start_from_menu(desktop_factory, run):
             assert "Switchboard — Gateway stopped" in app.tray.icon.toolTip()
 
             app.tray.action("start").trigger()
-            await until(lambda: gw.state == "running")
+            await until(lambda: app.snapshot.state == "running")
             assert (await get(gw.base_url + "/health")).status_code == 200
 
     run(scenario())
@@ -81,7 +80,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
     async def scenario() -> None:
         async with desktop_factory() as app:
             gw = app.gateway
-            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            await until(lambda: child_state(app, "demo") == "running")
             before = child_pids()
             assert before, "the demo child should be a child process"
             notifications: list[str] = []
@@ -95,7 +94,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 assert "demo__echo" in names(await client.list_tools())
                 app.tray.rebuild()
                 app.tray.action("server:demo").trigger()  # untick: disable
-                await until(lambda: gw.supervisors["demo"].state.value == "disabled")
+                await until(lambda: child_state(app, "demo") == "disabled")
                 await until(lambda: "notifications/tools/list_changed" in notifications, what="tools/list_changed")
                 assert names(await client.list_tools()) == set()
                 await until(lambda: not any(psutil.pid_exists(p) for p in before), what="the child to exit")
@@ -108,7 +107,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 action = app.tray.action("server:demo")
                 assert not action.isChecked() and "disabled" in action.text()
                 action.trigger()  # tick: enable again
-                await until(lambda: gw.supervisors["demo"].state.value == "running")
+                await until(lambda: child_state(app, "demo") == "running")
                 assert "demo__echo" in names(await client.list_tools())
                 assert load(gw.config_path).config.mcpServers["demo"].enabled is True
 
@@ -118,14 +117,13 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
 def test_open_panel_and_quit_from_menu(desktop_factory, run, qloop):
     async def scenario() -> None:
         async with desktop_factory() as app:
-            gw = app.gateway
-            await until(lambda: gw.supervisors["demo"].state.value == "running")
+            await until(lambda: child_state(app, "demo") == "running")
             pids = child_pids()
             app.tray.rebuild()
             app.tray.action("open_panel").trigger()
             assert app.panel.isVisible()
             app.tray.action("quit").trigger()
-            await until(lambda: gw.state == "stopped" and not app.panel.isVisible(), what="quit")
+            await until(lambda: app.snapshot.state == "stopped" and not app.panel.isVisible(), what="quit")
             await until(lambda: not any(psutil.pid_exists(p) for p in pids), what="no child left")
 
     run(scenario())
