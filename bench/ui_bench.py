@@ -1,12 +1,15 @@
 """The tray app under load: gateway tail latency with the panel open on a live Activity tab, against headless.
 
-    .venv/bin/python -m bench.ui_bench [-c 8] [-n 200] [--rounds 2]
+    .venv/bin/python -m bench.ui_bench [-c 8] [-n 200] [--rounds 2] [--with-qasync]
 
 Both sides are real processes with the bench echo child: `switchboard serve` (headless), and this
-module's `--host` mode, which runs the desktop app exactly as app.main does (QApplication +
-qasync loop, gateway on it) with the control panel shown on the Activity tab (offscreen Qt).
-Rounds alternate ABBA. Prints p50/p99 of each and the p99 ratio (goal <= 1.2x), the tray
-process's idle RSS with one child (goal <= 150 MB) and its time from launch to serving.
+module's `--host` mode, which runs the desktop app exactly as app.main does (QApplication and a
+qasync loop on the main thread; DesktopApp runs the gateway on its own loop in its own thread)
+with the control panel shown on the Activity tab (offscreen Qt). `--with-qasync` adds a third
+side, the gateway alone on a qasync loop in the main thread (how the tray ran it before), so the
+gain shows in the same run. Rounds rotate the sides, then reverse them (ABBA). Prints p50/p99 of
+each and the ratios to headless (goal p99 <= 1.2x), the tray process's idle RSS with one child
+(goal <= 150 MB) and its time from launch to serving.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from bench.load import Stats, Work, close_all, drive, format_stats, open_clients
 class TrayProcess(GatewayProcess):
     """The desktop app in its own process, panel open on Activity; same URL banner as `serve`."""
 
+    variant = "panel"
+
     async def start(self) -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        os.environ["SB_UI_BENCH_VARIANT"] = self.variant  # read by the --host process (env copied at spawn)
         original = asyncio.create_subprocess_exec
 
         async def spawn(*argv: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -41,6 +47,12 @@ class TrayProcess(GatewayProcess):
             asyncio.create_subprocess_exec = original  # type: ignore[assignment]
 
 
+class QasyncProcess(TrayProcess):
+    """The previous shape: the gateway on the qasync loop of the Qt main thread (no UI at all)."""
+
+    variant = "qasync"
+
+
 def host(config: Path) -> int:
     """Run the desktop app as app.main does, with the panel on the Activity tab, and print the banner."""
     import qasync
@@ -48,33 +60,33 @@ def host(config: Path) -> int:
 
     from app.launch import build_gateway
     from app.ui.desktop import DesktopApp
-    from app.ui.keys import default_source
 
     qt_app = QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
     gateway = build_gateway(config)
-    variant = os.environ.get("SB_UI_BENCH_VARIANT", "panel")  # panel | hidden (tray only) | bare (no UI at all)
-    if variant == "bare":
-        return loop.run_until_complete(_bare(gateway))
-    desktop = DesktopApp(gateway, default_source(gateway), tray_available=variant != "panel")
+    # panel | hidden (tray only) | qasync (the gateway alone on the Qt thread's qasync loop, no UI)
+    variant = os.environ.get("SB_UI_BENCH_VARIANT", "panel")
+    if variant in ("qasync", "bare"):
+        return loop.run_until_complete(_on_qasync(gateway))
+    desktop = DesktopApp(gateway, tray_available=variant != "panel")
 
     async def main() -> int:
         desktop.panel.tabs.setCurrentIndex(2)  # Activity, live
         task = asyncio.ensure_future(desktop.run())
-        while gateway.state != "running":
+        while desktop.snapshot.state != "running":
             if task.done():
                 return task.result()
             await asyncio.sleep(0.01)
-        print(f"Switchboard (tray) is serving at {gateway.url}", flush=True)
+        print(f"Switchboard (tray) is serving at {desktop.snapshot.url}", flush=True)
         return await task
 
     with loop:
         return loop.run_until_complete(main())
 
 
-async def _bare(gateway) -> int:  # type: ignore[no-untyped-def]
-    """The gateway alone on the qasync loop: separates the loop's cost from the panel's."""
+async def _on_qasync(gateway) -> int:  # type: ignore[no-untyped-def]
+    """The gateway alone on the qasync loop (the tray's shape before the gateway got its own thread)."""
     await gateway.start()
     print(f"Switchboard (qasync, no UI) is serving at {gateway.url}", flush=True)
     await asyncio.Event().wait()
@@ -128,10 +140,12 @@ async def run(args: argparse.Namespace) -> int:
         os.environ["SWITCHBOARD_HOME"] = str(home)
         config = write_config(home)
         key = show_key(config, home)
-        results: dict[str, Stats] = {"headless": Stats(), "tray": Stats()}
-        kinds = {"headless": GatewayProcess, "tray": TrayProcess}
+        kinds: dict[str, type[GatewayProcess]] = {"headless": GatewayProcess, "tray": TrayProcess}
+        if args.with_qasync:
+            kinds["qasync"] = QasyncProcess
+        results = {name: Stats() for name in kinds}
         for r in range(args.rounds):
-            order = ["headless", "tray"] if r % 2 == 0 else ["tray", "headless"]
+            order = list(kinds) if r % 2 == 0 else list(reversed(kinds))
             for name in order:
                 stats = await measure(kinds[name], home, config, key, args.c, args.n)
                 results[name].merge(stats)
@@ -139,14 +153,19 @@ async def run(args: argparse.Namespace) -> int:
         launch_ms, rss_mb = await tray_footprint(home, config, key)
     head, tray = results["headless"], results["tray"]
     ratio = (tray.percentile(0.99) or 0) / (head.percentile(0.99) or 1)
+    labels = {"headless": "headless", "tray": "tray, Activity live", "qasync": "gateway on qasync loop"}
     print()
     print(f"c={args.c}, {args.n} calls per client, {args.rounds} rounds (ABBA)")
-    print(f"headless            p50 {head.percentile(0.5):.2f} ms  p99 {head.percentile(0.99):.2f} ms")
-    print(f"tray, Activity live p50 {tray.percentile(0.5):.2f} ms  p99 {tray.percentile(0.99):.2f} ms")
+    for name, stats in results.items():
+        p50, p99 = stats.percentile(0.5) or 0, stats.percentile(0.99) or 0
+        versus = "" if name == "headless" else (
+            f"  ({p50 / (head.percentile(0.5) or 1):.2f}x, {p99 / (head.percentile(0.99) or 1):.2f}x headless)"
+        )
+        print(f"{labels[name]:23} p50 {p50:.2f} ms  p99 {p99:.2f} ms{versus}")
     print(f"p99 ratio tray/headless: {ratio:.2f}x (goal <= 1.2x) {'ok' if ratio <= 1.2 else 'MISSED'}")
     print(f"tray idle RSS with one child: {rss_mb:.1f} MB (goal <= 150 MB)")
     print(f"tray launch to first served call (child start included): {launch_ms:.0f} ms")
-    return 0 if not (head.errors or tray.errors) else 1
+    return 0 if not any(stats.errors for stats in results.values()) else 1
 
 
 def main() -> int:
@@ -155,6 +174,7 @@ def main() -> int:
     parser.add_argument("-c", type=int, default=8)
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--with-qasync", action="store_true", help="also the gateway on a qasync loop (before)")
     args = parser.parse_args()
     if args.host:
         return host(args.host)
