@@ -87,13 +87,13 @@ async def test_child_that_exits_at_start_backs_off_doubling_and_others_serve(gat
             else None
         )
     )
-    await wait_for(lambda: len(retries) >= 3, timeout=20)
+    await wait_for(lambda: len(retries) >= 3, timeout=60)  # three starts of a Python child, slow on a busy machine
     unsubscribe()
     assert bad.state.value in ("backoff", "starting")
-    assert "refusing to start" in (bad.error or "")  # the child's own last stderr line explains it
+    assert "refusing to start" in (bad.error or ""), bad.error  # the child's own last stderr line explains it
     # 0.5 s, 1 s, 2 s, ... (each measured from when the state was published)
-    assert retries[1] > retries[0] * 1.5 and retries[2] > retries[1] * 1.5
-    assert retries[0] <= 0.6
+    assert retries[1] > retries[0] * 1.5 and retries[2] > retries[1] * 1.5, retries
+    assert retries[0] <= 0.6, retries
     health = gw.health()
     assert health["status"] == "degraded"
     assert health["children"]["good"]["state"] == "running"
