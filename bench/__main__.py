@@ -1,6 +1,6 @@
 """`make bench`: the gateway against the direct-stdio limit, as ratios; one markdown table, the same as JSON.
 
-    python -m bench [--quick] [--patch nodelay] [--sessions 1000] [--out bench/results]
+    python -m bench [--quick] [--patch gc] [--sessions 1000] [--out bench/results]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def run(args: argparse.Namespace, home: Path) -> list[Row]:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a fifth of the calls and 100 idle sessions")
-    parser.add_argument("--patch", default="", help="run the gateway with bench.patched changes, e.g. nodelay")
+    parser.add_argument("--patch", default="", help="run the gateway with bench.patched changes, e.g. gc")
     parser.add_argument("--sessions", type=int, default=1000, help="idle sessions to open and hold (default 1000)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results)")
     args = parser.parse_args()

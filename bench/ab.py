@@ -1,6 +1,6 @@
 """Before/after: several gateway variants and the direct baseline, measured side by side in one run.
 
-    python -m bench.ab "" nodelay nodelay,json [--era modern] [--sse] [--rounds 4]
+    python -m bench.ab "" gc [--era modern] [--sse] [--rounds 4]
 
 Each variant is a gateway process run with those `bench.patched` changes ("" is the app as it is).
 Every scenario rotates through all variants and the direct child round by round, so drift in the

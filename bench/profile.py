@@ -1,6 +1,6 @@
 """Profile the gateway process under load with py-spy (not a project dependency: `pip install py-spy`).
 
-    python -m bench.profile [--patch nodelay] [-c 1] [--seconds 15] [--kib 0] [--sse] [--era modern]
+    python -m bench.profile [--patch gc] [-c 1] [--seconds 15] [--kib 0] [--sse] [--era modern]
 
 Starts a gateway like `make bench`, samples it while the load generator drives calls, and prints
 where the time goes: the top frames by inclusive and by own samples. The collapsed stacks are kept
