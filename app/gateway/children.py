@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
@@ -72,7 +72,7 @@ class ChildLists:
     templates: list[dict[str, Any]] = field(default_factory=list)
 
 
-class UpstreamRelay:
+class UpstreamRelay(Protocol):
     """Where a child's own requests and notifications go: to the client whose call is in flight.
 
     Over stdio a child's sampling or log message carries no link to the request that caused it,

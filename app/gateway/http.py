@@ -3,17 +3,22 @@ under /servers/NAME/. Auth and Host/Origin checks wrap it from outside (auth.py)
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
 import orjson
+import uvicorn
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.gateway.access import MAIN, SCOPE_KEY
+from app.gateway.errors import GatewayError
 from app.gateway.streamable import DeferredStreamSessionManager
 
 SSE_MESSAGES = "messages/"
@@ -48,7 +53,7 @@ class GatewayApp:
         self.health = health
         self.max_body = max_body
         self.endpoints: dict[str, Endpoint] = {}
-        self._stack: AsyncExitStack | None = None
+        self._stops: dict[str, anyio.Event] = {}  # ends the task hosting each endpoint's session manager
         self._task_group: anyio.abc.TaskGroup | None = None
 
     async def start(self, task_group: anyio.abc.TaskGroup) -> None:
@@ -59,7 +64,6 @@ class GatewayApp:
         endpoint = Endpoint(server, prefix, self.max_body)
         assert self._task_group is not None, "start() first"
         stop = anyio.Event()
-        endpoint.stop = stop  # type: ignore[attr-defined]
 
         async def host(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
             async with endpoint.manager.run():
@@ -68,11 +72,13 @@ class GatewayApp:
 
         await self._task_group.start(host)
         self.endpoints[key] = endpoint
+        self._stops[key] = stop
 
     def remove(self, key: str) -> None:
-        endpoint = self.endpoints.pop(key, None)
-        if endpoint is not None:
-            endpoint.stop.set()  # type: ignore[attr-defined]
+        self.endpoints.pop(key, None)
+        stop = self._stops.pop(key, None)
+        if stop is not None:
+            stop.set()
 
     def stop_all(self) -> None:
         for key in list(self.endpoints):
@@ -123,3 +129,52 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+# -- serving it ----------------------------------------------------------------------------------
+def open_access(app: ASGIApp) -> ASGIApp:
+    """No guard (tests, embedding): every request acts with the main key's full view, said explicitly,
+    because a request that reaches the gateway without an identity sees nothing."""
+
+    async def with_main_identity(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope[SCOPE_KEY] = MAIN
+        await app(scope, receive, send)
+
+    return with_main_identity
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before serving, so a busy port is a sentence, not uvicorn's sys.exit(1)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for TCP-proto
+    # listeners. Without it each response's body waits ~40 ms for the client's delayed ACK of its head.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise GatewayError(
+                f"Port {port} is in use by another program.",
+                "Choose another port (--port, or gateway.port in the config file).",
+                kind="port_in_use",
+                port=port,
+            ) from None
+        raise GatewayError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn that leaves signals to its host (the CLI or the Qt app)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+def embedded_server(config: uvicorn.Config) -> uvicorn.Server:
+    return _EmbeddedServer(config)

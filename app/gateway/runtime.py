@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import socket
 import time
@@ -22,11 +21,11 @@ import uvicorn
 
 from app import __version__
 from app.config import ChildConfig, ConfigError, LoadedConfig, load, save, with_enabled
-from app.gateway.access import MAIN, SCOPE_KEY
 from app.gateway.catalog import Catalog
 from app.gateway.children import ChildState, ChildSupervisor
+from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, EventBus, GatewayStateChanged
-from app.gateway.http import GatewayApp
+from app.gateway.http import GatewayApp, bind_socket, embedded_server, open_access
 from app.gateway.proxy import Router, build_server
 from app.gateway.upstream import ClientInfo, Upstream
 
@@ -36,69 +35,11 @@ SHUTDOWN_GRACE = 2
 CONFIG_POLL = 1.0
 
 
-class GatewayError(Exception):
-    """A problem the user can act on; `str()` is the sentence to show: the problem, then the fix.
-
-    `kind` lets a caller word the fix its own way (the panel says "in Settings", not "--port").
-    """
-
-    def __init__(self, problem: str, fix: str = "", *, kind: str = "error", port: int | None = None) -> None:
-        super().__init__(f"{problem} {fix}".strip())
-        self.problem = problem
-        self.fix = fix
-        self.kind = kind
-        self.port = port
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn that leaves signals to its host (the CLI or the Qt app)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
-        yield
-
-
 @dataclass
 class _Running:
     supervisor: ChildSupervisor
     scope: anyio.CancelScope
     done: anyio.Event
-
-
-def open_access(app: ASGIApp) -> ASGIApp:
-    """No guard (tests, embedding): every request acts with the main key's full view, said explicitly,
-    because a request that reaches the gateway without an identity sees nothing."""
-
-    async def with_main_identity(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            scope[SCOPE_KEY] = MAIN
-        await app(scope, receive, send)
-
-    return with_main_identity
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind before serving, so a busy port is a sentence, not uvicorn's sys.exit(1)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for TCP-proto
-    # listeners. Without it each response's body waits ~40 ms for the client's delayed ACK of its head.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-            raise GatewayError(
-                f"Port {port} is in use by another program.",
-                "Choose another port (--port, or gateway.port in the config file).",
-                kind="port_in_use",
-                port=port,
-            ) from None
-        raise GatewayError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
 class Gateway:
@@ -216,7 +157,7 @@ class Gateway:
             ws="none",
             server_header=False,
         )
-        server = _EmbeddedServer(config)
+        server = embedded_server(config)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg

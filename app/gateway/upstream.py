@@ -23,6 +23,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ResourceUpdated, ToolsListChanged
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app.gateway.access import MAIN, NOBODY, SCOPE_KEY, KeyIdentity
 from app.gateway.children import UpstreamRelay
@@ -235,4 +236,4 @@ class Upstream(UpstreamRelay):
 
 
 def _is_modern(connection: Any) -> bool:
-    return str(connection.protocol_version) >= "2026"
+    return connection.protocol_version in MODERN_PROTOCOL_VERSIONS
