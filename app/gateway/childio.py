@@ -8,12 +8,19 @@ import logging.handlers
 import os
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
+from mcp import StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from app.config.models import ChildConfig, RemoteServer, StdioServer
 
 TAIL_LINES = 200
 LOG_BYTES = 1_000_000
@@ -172,3 +179,39 @@ async def watch_closed(transport: Any, closed: anyio.Event) -> AsyncIterator[tup
             yield _WatchedStream(read_stream, closed), write_stream
     finally:
         closed.set()
+
+
+def transport_attempts(config: ChildConfig, stderr: StderrCapture) -> list[tuple[Callable[[], Any], str]]:
+    """The ways to reach a child, in the order to try them: (transport factory, the SDK Client's mode).
+
+    The handshake era first, then the SDK's auto mode (server/discover) for a child that speaks only
+    the 2026 era; a remote child without a configured transport: Streamable HTTP, then legacy SSE.
+    """
+    if isinstance(config, StdioServer):
+        params = StdioServerParameters(command=config.command, args=config.args, env=config.env or None, cwd=config.cwd)
+
+        def stdio() -> Any:
+            return stdio_client(params, errlog=stderr.open_pipe())
+
+        return [(stdio, "legacy"), (stdio, "auto")]
+
+    def streamable() -> Any:
+        return _streamable(config)
+
+    def sse() -> Any:
+        return sse_client(config.url, headers=config.headers or None)
+
+    if config.transport == "sse":
+        return [(sse, "legacy")]
+    if config.transport == "streamable-http":
+        return [(streamable, "legacy"), (streamable, "auto")]
+    return [(streamable, "legacy"), (streamable, "auto"), (sse, "legacy")]
+
+
+@asynccontextmanager
+async def _streamable(config: RemoteServer) -> AsyncIterator[Any]:
+    async with (
+        create_mcp_http_client(headers=config.headers or None) as http,
+        streamable_http_client(config.url, http_client=http) as streams,
+    ):
+        yield streams

@@ -9,21 +9,15 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
-from mcp import Client, StdioServerParameters
-from mcp.client._input_required import run_input_required_driver
-from mcp.client.session import ClientRequestContext
-from mcp.client.sse import sse_client
-from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types.jsonrpc import CONNECTION_CLOSED, INTERNAL_ERROR
@@ -31,9 +25,10 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter
 
 from app import __version__
-from app.config.models import ChildConfig, RemoteServer, StdioServer
+from app.config.models import ChildConfig, StdioServer
 from app.gateway import sdk_fixes  # noqa: F401  (applies linear stdio line reading before any child starts)
-from app.gateway.childio import StderrCapture, watch_closed
+from app.gateway.childcalls import resolve_input, send_raw
+from app.gateway.childio import StderrCapture, transport_attempts, watch_closed
 from app.gateway.events import ChildStateChanged, EventBus
 
 log = logging.getLogger(__name__)
@@ -229,7 +224,7 @@ class ChildSupervisor:
         that speaks only the modern era is reached by the fallback. A remote child without a
         configured transport is tried over Streamable HTTP, then legacy SSE.
         """
-        attempts = self._attempts()
+        attempts = transport_attempts(self.config, self.stderr)
         for index, (transport, mode) in enumerate(attempts):
             closed = anyio.Event()
             try:
@@ -243,23 +238,6 @@ class ChildSupervisor:
                 log.info("server %s: attempt %d (%s) failed (%s); trying the next", self.name, index + 1, mode, cause)
                 await stack.aclose()
         raise AssertionError("unreachable")
-
-    def _attempts(self) -> list[tuple[Callable[[], Any], str]]:
-        config = self.config
-        if isinstance(config, StdioServer):
-            params = StdioServerParameters(
-                command=config.command, args=config.args, env=config.env or None, cwd=config.cwd
-            )
-            stdio = lambda: stdio_client(params, errlog=self.stderr.open_pipe())  # noqa: E731
-            return [(stdio, "legacy"), (stdio, "auto")]
-        assert isinstance(config, RemoteServer)
-        streamable = lambda: self._streamable(config)  # noqa: E731
-        sse = lambda: sse_client(config.url, headers=config.headers or None)  # noqa: E731
-        if config.transport == "sse":
-            return [(sse, "legacy")]
-        if config.transport == "streamable-http":
-            return [(streamable, "legacy"), (streamable, "auto")]
-        return [(streamable, "legacy"), (streamable, "auto"), (sse, "legacy")]
 
     async def _open_client(self, stack: AsyncExitStack, transport: Any, mode: str) -> Client:
         client = Client(
@@ -280,14 +258,6 @@ class ChildSupervisor:
         await stack.enter_async_context(client)
         return client
 
-    @asynccontextmanager
-    async def _streamable(self, config: RemoteServer) -> AsyncIterator[Any]:
-        async with (
-            create_mcp_http_client(headers=config.headers or None) as http,
-            streamable_http_client(config.url, http_client=http) as streams,
-        ):
-            yield streams
-
     # --- forwarding (the hot path) ----------------------------------------------------------------
     async def request(
         self,
@@ -307,55 +277,15 @@ class ChildSupervisor:
             raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
         self.calls += 1
         try:
-            result = await self._send(client, method, params, on_progress)
+            result = await send_raw(client, method, params, on_progress)
             if result.get("resultType") == "input_required" and method in INPUT_METHODS:
-                result = await self._resolve_input(client, method, dict(params or {}), result, on_progress)
+                result = await resolve_input(client, method, dict(params or {}), result, on_progress)
             return result
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
                 message = f"Server '{self.name}' stopped while handling the request"
                 raise ChildUnavailable(INTERNAL_ERROR, message) from None
             raise
-
-    async def _send(
-        self, client: Client, method: str, params: Mapping[str, Any] | None, on_progress: Any = None
-    ) -> dict[str, Any]:
-        session = client.session
-        data: dict[str, Any] = {"method": method, "params": dict(params or {})}
-        opts: dict[str, Any] = {}
-        # The SDK's per-era stamp (protocol headers, modern _meta envelope): the one private seam we use,
-        # so the relay can skip the typed layer's re-validation of every result.
-        session._stamp(data, opts)  # type: ignore[arg-type]
-        if on_progress is not None:
-            opts["on_progress"] = on_progress
-        return await session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
-
-    async def _resolve_input(
-        self, client: Client, method: str, params: dict[str, Any], first: dict[str, Any], on_progress: Any
-    ) -> dict[str, Any]:
-        """A 2026-era child asks for input (sampling, elicitation, roots) in its result instead of a request:
-        ask the client whose call this is, through the same relay as the handshake era, and retry."""
-        session = client.session
-
-        async def dispatch(key: str, request: types.InputRequest) -> Any:
-            ctx = ClientRequestContext(session=session, request_id=key, meta=None)
-            return await session.dispatch_input_request(ctx, request)
-
-        async def retry(responses: types.InputResponses | None, state: str | None) -> Any:
-            again = {k: v for k, v in params.items() if k not in ("inputResponses", "requestState")}
-            if responses:
-                again["inputResponses"] = _INPUT_RESPONSES.dump_python(
-                    responses, by_alias=True, mode="json", exclude_none=True
-                )
-            if state is not None:
-                again["requestState"] = state
-            raw = await self._send(client, method, again, on_progress)
-            return types.InputRequiredResult.model_validate(raw) if raw.get("resultType") == "input_required" else raw
-
-        final: dict[str, Any] = await run_input_required_driver(
-            types.InputRequiredResult.model_validate(first), dispatch=dispatch, retry=retry
-        )
-        return final
 
     def unavailable_message(self) -> str:
         if self.state == ChildState.DISABLED:
@@ -380,7 +310,10 @@ class ChildSupervisor:
         cursor: str | None = None
         for _ in range(LIST_PAGE_CAP):
             try:
-                page = await self._raw_when_connecting(method, {"cursor": cursor} if cursor else {})
+                client = self._client
+                if client is None:
+                    return items
+                page = await send_raw(client, method, {"cursor": cursor} if cursor else {}, timeout=CONNECT_TIMEOUT)
             except MCPError as exc:
                 log.warning("server %s: %s failed: %s", self.name, method, exc)
                 return items
@@ -389,15 +322,6 @@ class ChildSupervisor:
             if not cursor:
                 break
         return items
-
-    async def _raw_when_connecting(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        client = self._client
-        if client is None:
-            raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
-        data: dict[str, Any] = {"method": method, "params": params}
-        opts: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
-        client.session._stamp(data, opts)  # type: ignore[arg-type]
-        return await client.session._dispatcher.send_raw_request(method, data["params"], opts)  # type: ignore[arg-type]
 
     # --- what the child sends us ------------------------------------------------------------------
     async def _on_sampling(self, ctx: Any, params: types.CreateMessageRequestParams) -> Any:
