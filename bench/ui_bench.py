@@ -1,13 +1,14 @@
 """The tray app under load: gateway tail latency with the panel open on a live Activity tab, against headless.
 
-    .venv/bin/python -m bench.ui_bench [-c 8] [-n 200] [--rounds 2] [--with-qasync]
+    .venv/bin/python -m bench.ui_bench [-c 8] [-n 200] [--rounds 2] [--with-qasync] [--tree PATH]
 
 Both sides are real processes with the bench echo child: `switchboard serve` (headless), and this
 module's `--host` mode, which runs the desktop app exactly as app.main does (QApplication and a
 qasync loop on the main thread; DesktopApp runs the gateway on its own loop in its own thread)
 with the control panel shown on the Activity tab (offscreen Qt). `--with-qasync` adds a third
 side, the gateway alone on a qasync loop in the main thread (how the tray ran it before), so the
-gain shows in the same run. Rounds rotate the sides, then reverse them (ABBA). Prints p50/p99 of
+gain shows in the same run; `--tree PATH` adds the tray of another checkout (a worktree at an
+older commit) the same way. Rounds rotate the sides, then reverse them (ABBA). Prints p50/p99 of
 each and the ratios to headless (goal p99 <= 1.2x), the tray process's idle RSS with one child
 (goal <= 150 MB) and its time from launch to serving.
 """
@@ -30,6 +31,7 @@ class TrayProcess(GatewayProcess):
     """The desktop app in its own process, panel open on Activity; same URL banner as `serve`."""
 
     variant = "panel"
+    tree: Path | None = None  # another checkout of the app to host instead of this one (--tree)
 
     async def start(self) -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -38,6 +40,9 @@ class TrayProcess(GatewayProcess):
 
         async def spawn(*argv: str, **kwargs):  # type: ignore[no-untyped-def]
             argv = (sys.executable, "-m", "bench.ui_bench", "--host", str(self.config))
+            if self.tree is not None:
+                kwargs["cwd"] = self.tree
+                kwargs["env"] = {**kwargs["env"], "PYTHONPATH": str(self.tree)}
             return await original(*argv, **kwargs)
 
         asyncio.create_subprocess_exec = spawn  # type: ignore[assignment]
@@ -51,6 +56,11 @@ class QasyncProcess(TrayProcess):
     """The previous shape: the gateway on the qasync loop of the Qt main thread (no UI at all)."""
 
     variant = "qasync"
+
+
+def tree_tray(tree: Path) -> type[TrayProcess]:
+    """The tray of another checkout (e.g. `git worktree add /tmp/before HEAD~3`), for a before/after run."""
+    return type("TreeTrayProcess", (TrayProcess,), {"tree": tree.resolve()})
 
 
 def host(config: Path) -> int:
@@ -143,6 +153,8 @@ async def run(args: argparse.Namespace) -> int:
         kinds: dict[str, type[GatewayProcess]] = {"headless": GatewayProcess, "tray": TrayProcess}
         if args.with_qasync:
             kinds["qasync"] = QasyncProcess
+        if args.tree:
+            kinds["tree"] = tree_tray(args.tree)
         results = {name: Stats() for name in kinds}
         for r in range(args.rounds):
             order = list(kinds) if r % 2 == 0 else list(reversed(kinds))
@@ -153,7 +165,8 @@ async def run(args: argparse.Namespace) -> int:
         launch_ms, rss_mb = await tray_footprint(home, config, key)
     head, tray = results["headless"], results["tray"]
     ratio = (tray.percentile(0.99) or 0) / (head.percentile(0.99) or 1)
-    labels = {"headless": "headless", "tray": "tray, Activity live", "qasync": "gateway on qasync loop"}
+    labels = {"headless": "headless", "tray": "tray, Activity live", "qasync": "gateway on qasync loop",
+              "tree": "tray of --tree"}
     print()
     print(f"c={args.c}, {args.n} calls per client, {args.rounds} rounds (ABBA)")
     for name, stats in results.items():
@@ -175,6 +188,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--with-qasync", action="store_true", help="also the gateway on a qasync loop (before)")
+    parser.add_argument("--tree", type=Path, help="also the tray of another checkout, e.g. a worktree at the old HEAD")
     args = parser.parse_args()
     if args.host:
         return host(args.host)
