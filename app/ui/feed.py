@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.gateway.events import EventBus
 
-FLUSH_MS = 150
+FLUSH_MS = 250  # the issue allows 100-250 ms; each flush holds the GIL the gateway thread needs
 
 
 class EventFeed(QObject):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
@@ -47,7 +48,14 @@ def duration(ms: float | None) -> str:
 
 
 def _is_secret(key: Any) -> bool:
-    lowered = str(key).lower()
+    return _secret_name(key if isinstance(key, str) else str(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(key: str) -> bool:
+    # Field names repeat call after call ("text", "content", ...): the Qt thread, which shares the
+    # GIL with the gateway's thread, checks each one once instead of on every call.
+    lowered = key.lower()
     return any(word in lowered for word in SECRET_WORDS)
 
 
