@@ -19,6 +19,9 @@ def has_display() -> bool:
     the process when DISPLAY names an X server that is gone (a stale ssh -X, a closed Xvfb)."""
     if sys.platform in ("darwin", "win32"):
         return True
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return True  # asked for a Qt platform that needs no display server (offscreen, vnc, eglfs, ...)
     wayland = os.environ.get("WAYLAND_DISPLAY")
     if wayland:
         runtime_dir = os.environ.get("XDG_RUNTIME_DIR", "")

@@ -20,8 +20,8 @@ from tests.conftest import ROOT, demo_child, write_config
 def switchboard(*args: str, home: Path, **kwargs) -> subprocess.Popen:
     # keyring's fail backend: the key goes to a 0600 file in the test's home, never a real keyring.
     env = {**os.environ, "SWITCHBOARD_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
+    for display in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(display, None)
     return subprocess.Popen(
         [sys.executable, "-m", "app", *args],
         cwd=ROOT,
@@ -131,6 +131,7 @@ def test_a_display_that_cannot_be_reached_runs_headless(tmp_path, monkeypatch):
     from app.cli import has_display
 
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.setenv("DISPLAY", ":987")  # no X server has this number here
     assert has_display() is False
     monkeypatch.setenv("DISPLAY", "")
@@ -152,4 +153,16 @@ def test_a_reachable_x_display_is_seen(tmp_path, monkeypatch):
         monkeypatch.setattr(cli, "_X_SOCKETS", str(sock_dir))
         monkeypatch.setenv("DISPLAY", ":5")
         monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
         assert cli.has_display() is True
+
+
+def test_an_explicit_displayless_qt_platform_counts_as_a_display(monkeypatch):
+    from app.cli import has_display
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert has_display() is True
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert has_display() is False
