@@ -192,6 +192,9 @@ class Gateway:
                 ready.set_exception(exc if isinstance(exc, Exception) else GatewayError(str(exc)))
             if not isinstance(exc, (asyncio.CancelledError, anyio.get_cancelled_exc_class())):
                 log.exception("gateway stopped on an error")
+                if ready.done() and not self._stop.is_set():  # it died while serving: say so
+                    self.error = f"The gateway stopped on an error: {exc}. See the log for details."
+                    self._set_state("error")
         finally:
             self._tg = None
             self._app = None
@@ -298,7 +301,10 @@ class Gateway:
             now = _mtime(self.loaded.path)
             if now != last:
                 last = now
-                self.config_error = await self.reload()
+                try:
+                    self.config_error = await self.reload()
+                except Exception:  # a reload must never take the serving gateway down with it
+                    log.exception("applying the edited config failed; the running config stays")
 
     async def apply(self, loaded: LoadedConfig) -> None:
         """Switch to a new config: only the children whose entry changed are restarted."""
