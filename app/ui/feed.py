@@ -17,6 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.gateway.events import EventBus
 
 FLUSH_MS = 250  # the issue allows 100-250 ms; each flush holds the GIL the gateway thread needs
+BUSY_FLUSH_MS = 750  # under a burst, fewer and larger batches: the panel's repaints compete with the gateway
+BUSY_EVENTS = 64  # a batch this large means a burst
 
 
 class EventFeed(QObject):
@@ -33,6 +35,7 @@ class EventFeed(QObject):
         self._buffer: collections.deque[Any] = collections.deque()
         self._stamp = stamp
         self._seen = stamp() if stamp is not None else None
+        self._interval_ms = interval_ms
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.flush)
@@ -49,6 +52,8 @@ class EventFeed(QObject):
         buffer = self._buffer
         while buffer:
             events.append(buffer.popleft())
+        busy = len(events) >= BUSY_EVENTS
+        self._timer.setInterval(max(BUSY_FLUSH_MS, self._interval_ms) if busy else self._interval_ms)
         stamp = self._stamp() if self._stamp is not None else None
         if not events and stamp == self._seen:
             return
