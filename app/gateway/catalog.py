@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,17 +102,6 @@ class Catalog:
             elif template.match(uri) is not None:
                 return Route(route.server, uri)
         return None
-
-    def published_uri(self, route: Route) -> str:
-        """The URI clients know for a child's own URI (rewritten only where it conflicts)."""
-        for published, known in self.resource_routes.items():
-            if known == route:
-                return published
-        return route.name
-
-    def servers(self) -> set[str]:
-        routes: Iterable[Mapping[str, Route]] = (self.tool_routes, self.prompt_routes, self.resource_routes)
-        return {r.server for table in routes for r in table.values()}
 
 
 def _names(

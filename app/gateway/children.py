@@ -104,12 +104,10 @@ class ChildSupervisor:
         self.lists = ChildLists()
         self.capabilities: dict[str, Any] = {}
         self.protocol_version: str | None = None
-        self.server_info: dict[str, Any] = {}
         self.calls = 0
         self.running_since: float | None = None
         self._client: Client | None = None
         self._failures = 0
-        self._restart_now = anyio.Event()
 
     @property
     def kind(self) -> str:
@@ -137,17 +135,11 @@ class ChildSupervisor:
                 self.next_retry_at = time.time() + delay
                 self._set_state(ChildState.FAILED if permanent else ChildState.BACKOFF, reason)
                 log.warning("server %s: %s; retrying in %.1f s", self.name, reason, delay)
-                self._restart_now = anyio.Event()
-                with anyio.move_on_after(delay):
-                    await self._restart_now.wait()
+                await anyio.sleep(delay)  # a manual restart cancels this task and starts a new one
                 self.next_retry_at = None
         finally:
             self._disconnected()
             self._set_state(ChildState.STOPPED if self.config.enabled else ChildState.DISABLED)
-
-    def retry_now(self) -> None:
-        """Skip the rest of a backoff wait (a manual restart from the panel or CLI)."""
-        self._restart_now.set()
 
     def _disconnected(self) -> None:
         had_lists = self._client is not None
@@ -167,8 +159,6 @@ class ChildSupervisor:
                 self.protocol_version = session.protocol_version
                 caps = session.server_capabilities
                 self.capabilities = caps.model_dump(by_alias=True, exclude_none=True) if caps else {}
-                info = client.server_info
-                self.server_info = info.model_dump(by_alias=True, exclude_none=True) if info else {}
                 await self.refresh_lists()
                 if session.protocol_version in MODERN_PROTOCOL_VERSIONS:
                     # 2026-era servers announce changes only on a subscriptions/listen stream.
