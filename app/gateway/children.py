@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
+import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -25,7 +26,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter
 
 from app import __version__
-from app.config.models import ChildConfig, StdioServer
+from app.config.models import ChildConfig, RemoteServer, StdioServer
 from app.gateway import sdk_fixes  # noqa: F401  (applies linear stdio line reading before any child starts)
 from app.gateway.childcalls import resolve_input, send_raw
 from app.gateway.childio import StderrCapture, transport_attempts, watch_closed
@@ -190,6 +191,8 @@ class ChildSupervisor:
             return f"command not found: {self.config.command}"
         if isinstance(exc, PermissionError) and isinstance(self.config, StdioServer):
             return f"command not executable: {self.config.command}"
+        if isinstance(exc, httpx2.TransportError) and isinstance(self.config, RemoteServer):
+            return f"cannot reach {self.config.url} ({exc or type(exc).__name__})"
         if isinstance(exc, TimeoutError):
             return f"no answer to the MCP handshake within {CONNECT_TIMEOUT:.0f} s"
         text = str(exc) or type(exc).__name__

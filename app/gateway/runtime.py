@@ -234,6 +234,9 @@ class Gateway:
             try:
                 with scope:
                     await supervisor.run()
+            except Exception as exc:  # a bug in one supervisor must not take down the gateway and the others
+                log.exception("the supervisor of server %s stopped on an error", supervisor.name)
+                supervisor._set_state(ChildState.FAILED, f"Switchboard stopped supervising it: {exc}. See the log.")
             finally:
                 done.set()
 

@@ -142,3 +142,38 @@ async def test_stderr_goes_to_a_log_file_and_a_tail(gateway_factory):
     capture = gw.supervisors["toy"].stderr
     await wait_for(lambda: "a line for the log" in capture.tail)
     await wait_for(lambda: capture.path.exists() and "a line for the log" in capture.path.read_text())
+
+
+async def test_unreachable_remote_server_backs_off_with_a_sentence(gateway_factory):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gw = await gateway_factory({"far": {"url": f"http://127.0.0.1:{port}/mcp"}, "near": stdio_child("toy.py")})
+    await wait_for(running(gw, "near"))
+    await wait_for(lambda: gw.supervisors["far"].state.value == "backoff", timeout=30)
+    error = gw.supervisors["far"].error or ""
+    assert error.startswith(f"cannot reach http://127.0.0.1:{port}/mcp"), error
+    async with Client(gw.url, mode="legacy") as client:
+        assert (await client.call_tool("near__echo", {"text": "unaffected"})).content[0].text == "unaffected"
+
+
+async def test_a_failing_supervisor_fails_alone(gateway_factory, monkeypatch):
+    """Guards the gateway against its own bugs: a supervisor that raises marks its server failed."""
+    from app.gateway.children import ChildSupervisor
+
+    async def broken_run(self) -> None:
+        if self.name == "broken":
+            raise RuntimeError("boom")
+        await original(self)
+
+    original = ChildSupervisor.run
+    monkeypatch.setattr(ChildSupervisor, "run", broken_run)
+    gw = await gateway_factory({"broken": stdio_child("toy.py"), "fine": stdio_child("toy.py")})
+    await wait_for(running(gw, "fine"))
+    await wait_for(lambda: gw.supervisors["broken"].state.value == "failed")
+    assert "boom" in (gw.supervisors["broken"].error or "")
+    assert gw.state == "running"
+    async with Client(gw.url, mode="legacy") as client:
+        assert (await client.call_tool("fine__echo", {"text": "still"})).content[0].text == "still"
