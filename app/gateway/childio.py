@@ -47,6 +47,7 @@ class StderrCapture:
         self._mark = 0  # `_count` when the child last came up
         self._eof = threading.Event()
         self._eof.set()
+        self._write_end: _CloseAfterSpawn | None = None
         # A logger of its own, outside the global registry: this file only, never the gateway's log.
         self._logger = logging.Logger(f"child.{child}", logging.INFO)
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +64,8 @@ class StderrCapture:
         threading.Thread(
             target=self._drain, args=(read_fd, self._eof), name=f"stderr-{self.child}", daemon=True
         ).start()
-        return _CloseAfterSpawn(write_fd)  # type: ignore[return-value]  # only fileno() is ever used
+        self._write_end = _CloseAfterSpawn(write_fd)
+        return self._write_end  # type: ignore[return-value]  # only fileno() is ever used
 
     def _drain(self, read_fd: int, eof: threading.Event) -> None:
         try:
@@ -78,7 +80,11 @@ class StderrCapture:
 
     async def settle(self, timeout: float = 0.5) -> None:
         """Wait (briefly) until everything an exited child wrote has been read, so its last words
-        can explain why it stopped."""
+        can explain why it stopped. Also closes our write end if the spawn never took it (a failed
+        spawn, or a platform that spawns off the loop), so no descriptor or reader thread is left."""
+        if self._write_end is not None:
+            self._write_end.close()
+            self._write_end = None
         with anyio.move_on_after(timeout):
             while not self._eof.is_set():
                 await anyio.sleep(0.01)
