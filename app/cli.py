@@ -55,7 +55,9 @@ def _x_server_answers(display: str) -> bool:
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=None, help="config file (default: %(default)s)")
+    parser.add_argument(
+        "--config", type=Path, default=None, help=f"config file (default: {paths.default_config_path()})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
