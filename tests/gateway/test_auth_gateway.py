@@ -18,6 +18,7 @@ from app.gateway.runtime import Gateway
 from app.gateway.verifier import KeyVerifier
 from app.secrets.keystore import KeyStore
 from tests.conftest import write_config
+from tests.gateway.test_auth import read_until_closed
 
 pytestmark = pytest.mark.anyio
 INIT = {
@@ -51,16 +52,6 @@ async def guarded(tmp_path: Path) -> AsyncIterator[tuple[Gateway, KeyStore, KeyV
         yield gateway, store, verifier
     finally:
         await gateway.stop()
-
-
-async def read_until_closed(response: httpx2.Response, first: bytes, rotate: Any) -> tuple[bytes, float]:
-    received, rotated_at = b"", 0.0
-    async for chunk in response.aiter_bytes():
-        received += chunk
-        if not rotated_at and first in received:
-            rotate()
-            rotated_at = time.monotonic()
-    return received, time.monotonic() - rotated_at
 
 
 async def test_rotation_ends_an_open_streamable_http_session_stream(guarded: Any) -> None:

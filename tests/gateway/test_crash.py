@@ -72,7 +72,10 @@ async def test_call_to_a_child_in_backoff_names_it(gateway_factory):
         with pytest.raises(MCPError) as caught:
             await client.call_tool("toy__crash", {})
         assert "toy" in caught.value.error.message
-        await wait_for(lambda: gw.supervisors["toy"].state.value != "running" or gw.supervisors["toy"].calls == 0)
+        await wait_for(lambda: gw.supervisors["toy"].state.value != "running")
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("toy__echo", {"text": "x"})
+        assert "Server 'toy' is not running" in caught.value.error.message
 
 
 async def test_child_that_exits_at_start_backs_off_doubling_and_others_serve(gateway_factory):
