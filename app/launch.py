@@ -10,9 +10,9 @@ from typing import Any
 
 from app import paths
 from app.config import GatewaySettings, LoadedConfig, load_or_create, parse
-from app.gateway.auth import GuardMiddleware
 from app.gateway.runtime import Gateway
-from app.gateway.verifier import KeyVerifier
+from app.gateway.security.guard import GuardMiddleware
+from app.gateway.security.verifier import KeyVerifier
 from app.secrets import KeyStore
 
 

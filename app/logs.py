@@ -29,7 +29,7 @@ def setup(log_dir: Path, *, verbose: bool = False, console: bool = True) -> Path
     for noisy in ("mcp", "httpx", "httpx2", "uvicorn.access", "sse_starlette"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # `?api_key=` never reaches a log line, whichever library writes the URL.
-    from app.gateway.redact import install_redaction
+    from app.gateway.security.redact import install_redaction
 
     install_redaction()
     return path

@@ -21,13 +21,13 @@ import uvicorn
 
 from app import __version__
 from app.config import ChildConfig, ConfigError, LoadedConfig, load, save, with_enabled
-from app.gateway.catalog import Catalog
-from app.gateway.children import ChildState, ChildSupervisor
+from app.gateway.children.supervisor import ChildState, ChildSupervisor
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, EventBus, GatewayStateChanged
-from app.gateway.http import GatewayApp, bind_socket, embedded_server, open_access
-from app.gateway.proxy import Router, build_server
-from app.gateway.upstream import ClientInfo, Upstream
+from app.gateway.http.app import GatewayApp, bind_socket, embedded_server, open_access
+from app.gateway.routing.catalog import Catalog
+from app.gateway.routing.clients import ClientInfo, Upstream
+from app.gateway.routing.handlers import Router, build_server
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]

@@ -24,12 +24,12 @@ from app.config import parse, save
 from app.gateway.events import ChildStateChanged, GatewayStateChanged
 from app.gateway.runtime import Gateway, GatewayError
 from app.logs import LOG_NAME
-from app.ui.activity import ActivityModel
-from app.ui.feed import EventFeed
-from app.ui.gateway_thread import GatewayThread
+from app.ui.host.feed import EventFeed
+from app.ui.host.gateway_thread import GatewayThread
+from app.ui.host.snapshot import GatewaySnapshot
 from app.ui.keys import KeyInfo, KeySource, default_source
-from app.ui.models import ClientsModel, ServersModel
-from app.ui.snapshot import GatewaySnapshot
+from app.ui.models.activity import ActivityModel
+from app.ui.models.tables import ClientsModel, ServersModel
 from app.ui.tasks import TaskRunner, UserError
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ class DesktopApp(QObject):
         self._quit = asyncio.Event()
         self.quitting = False
 
+        from app.ui.panel.window import ControlPanel
         from app.ui.tray import Tray
-        from app.ui.window import ControlPanel
 
         self.panel = ControlPanel(self)
         self.tray = Tray(self)

@@ -24,10 +24,10 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from app.config.models import ClientKey
-from app.gateway.access import SCOPE_KEY, KeyIdentity
-from app.gateway.auth import UNAUTHORIZED_MESSAGE, GuardMiddleware
-from app.gateway.redact import RedactKeyFilter, redact
-from app.gateway.verifier import KeyVerifier
+from app.gateway.security.guard import UNAUTHORIZED_MESSAGE, GuardMiddleware
+from app.gateway.security.identity import SCOPE_KEY, KeyIdentity
+from app.gateway.security.redact import RedactKeyFilter, redact
+from app.gateway.security.verifier import KeyVerifier
 from app.secrets import client_keys
 from app.secrets.keystore import KeyStore
 

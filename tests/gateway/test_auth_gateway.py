@@ -13,9 +13,9 @@ import httpx2
 import pytest
 
 from app.config import load
-from app.gateway.auth import GuardMiddleware
 from app.gateway.runtime import Gateway
-from app.gateway.verifier import KeyVerifier
+from app.gateway.security.guard import GuardMiddleware
+from app.gateway.security.verifier import KeyVerifier
 from app.secrets.keystore import KeyStore
 from tests.conftest import write_config
 from tests.gateway.test_auth import read_until_closed

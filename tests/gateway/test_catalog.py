@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app.gateway.catalog import Catalog, Route, published_name
-from app.gateway.children import ChildLists
+from app.gateway.children.supervisor import ChildLists
+from app.gateway.routing.catalog import Catalog, Route, published_name
 
 VALID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 

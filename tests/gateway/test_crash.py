@@ -164,7 +164,7 @@ async def test_unreachable_remote_server_backs_off_with_a_sentence(gateway_facto
 
 async def test_a_failing_supervisor_fails_alone(gateway_factory, monkeypatch):
     """Guards the gateway against its own bugs: a supervisor that raises marks its server failed."""
-    from app.gateway.children import ChildSupervisor
+    from app.gateway.children.supervisor import ChildSupervisor
 
     async def broken_run(self) -> None:
         if self.name == "broken":

@@ -99,7 +99,7 @@ async def test_accepted_connections_have_nagle_off():
     import asyncio
     import socket
 
-    from app.gateway.http import bind_socket
+    from app.gateway.http.app import bind_socket
 
     accepted: list[int] = []
 

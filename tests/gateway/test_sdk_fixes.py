@@ -8,7 +8,7 @@ import anyio
 import pytest
 from anyio.streams.text import TextReceiveStream
 
-from app.gateway.sdk_fixes import WholeLineTextStream, _SplitOnlyIfNeeded
+from app.gateway.sdk.patches import WholeLineTextStream, _SplitOnlyIfNeeded
 
 pytestmark = pytest.mark.anyio
 

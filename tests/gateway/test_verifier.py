@@ -6,8 +6,8 @@ from pathlib import Path
 
 from app.config.models import ClientKey
 from app.config.store import save
-from app.gateway.access import MAIN, KeyIdentity
-from app.gateway.verifier import KeyVerifier
+from app.gateway.security.identity import MAIN, KeyIdentity
+from app.gateway.security.verifier import KeyVerifier
 from app.secrets import client_keys
 from app.secrets.keystore import KeyStore
 

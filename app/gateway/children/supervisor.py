@@ -27,10 +27,10 @@ from pydantic import TypeAdapter
 
 from app import __version__
 from app.config.models import ChildConfig, RemoteServer, StdioServer
-from app.gateway import sdk_fixes  # noqa: F401  (applies linear stdio line reading before any child starts)
-from app.gateway.childcalls import resolve_input, send_raw
-from app.gateway.childio import StderrCapture, transport_attempts, watch_closed
+from app.gateway.children.transports import StderrCapture, transport_attempts, watch_closed
 from app.gateway.events import ChildStateChanged, EventBus
+from app.gateway.sdk import patches as sdk_fixes  # noqa: F401  (applies linear stdio line reading before any child starts)
+from app.gateway.sdk.raw import resolve_input, send_raw
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Qt table models for children and clients, refreshed from the gateway's latest snapshot.
 
 The gateway runs on another thread; these models never read it, only the immutable snapshot
-taken on its thread (app.ui.snapshot), and only when that snapshot is a new one.
+taken on its thread (app.ui.host.snapshot), and only when that snapshot is a new one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.ui import style, text
-from app.ui.snapshot import ClientRow, GatewaySnapshot, ServerRow
+from app.ui.host.snapshot import ClientRow, GatewaySnapshot, ServerRow
 
 Index = QModelIndex | QPersistentModelIndex
 CENTER = int(Qt.AlignmentFlag.AlignCenter)

@@ -25,10 +25,10 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
-from app.gateway.catalog import SEPARATOR, Catalog, Route, published_name
-from app.gateway.children import ChildSupervisor
+from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.events import CallFinished, CallStarted, EventBus
-from app.gateway.upstream import Ctx, Upstream, connection_of, identity_of
+from app.gateway.routing.catalog import SEPARATOR, Catalog, Route, published_name
+from app.gateway.routing.clients import Ctx, Upstream, connection_of, identity_of
 
 Children = Mapping[str, ChildSupervisor]
 _call_ids = itertools.count(1)

@@ -25,9 +25,9 @@ from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, R
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from app.gateway.access import MAIN, NOBODY, SCOPE_KEY, KeyIdentity
-from app.gateway.children import UpstreamRelay
+from app.gateway.children.supervisor import UpstreamRelay
 from app.gateway.events import ClientConnected, ClientDisconnected, EventBus
+from app.gateway.security.identity import MAIN, NOBODY, SCOPE_KEY, KeyIdentity
 
 log = logging.getLogger(__name__)
 LOG_LEVELS: tuple[str, ...] = get_args(types.LoggingLevel)

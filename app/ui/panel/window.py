@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui import icons, style
-from app.ui.activity_tab import ActivityTab
-from app.ui.clients_tab import ClientsTab
-from app.ui.servers_tab import ServersTab
-from app.ui.settings_tab import SettingsTab
+from app.ui.panel.activity_tab import ActivityTab
+from app.ui.panel.clients_tab import ClientsTab
+from app.ui.panel.servers_tab import ServersTab
+from app.ui.panel.settings_tab import SettingsTab
 from app.ui.widgets import Notice
 
 if TYPE_CHECKING:

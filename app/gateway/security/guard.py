@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from app.gateway.access import SCOPE_KEY, KeyIdentity
+from app.gateway.security.identity import SCOPE_KEY, KeyIdentity
 
 log = logging.getLogger(__name__)
 

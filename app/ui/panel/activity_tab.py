@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui import text
-from app.ui.activity import ROW_ROLE, STATUSES, ActivityFilter, CallRow
+from app.ui.models.activity import ROW_ROLE, STATUSES, ActivityFilter, CallRow
 from app.ui.widgets import EmptyOr, set_widths, table
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from app.config.models import ClientKey
 from app.config.store import ConfigError, load
-from app.gateway.access import MAIN, KeyIdentity
+from app.gateway.security.identity import MAIN, KeyIdentity
 
 log = logging.getLogger(__name__)
 

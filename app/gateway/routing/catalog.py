@@ -16,7 +16,7 @@ from typing import Any
 
 from mcp.shared.uri_template import UriTemplate
 
-from app.gateway.children import ChildLists
+from app.gateway.children.supervisor import ChildLists
 
 SEPARATOR = "__"
 MAX_NAME = 64

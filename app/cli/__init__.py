@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo_server)
 
     try:
-        from app import keys_cli
+        from app.cli import keys as keys_cli
     except ImportError:  # pragma: no cover - only while the key commands are not built
         keys_cli = None  # type: ignore[assignment]
     if keys_cli is not None:

@@ -17,9 +17,9 @@ from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.gateway.access import MAIN, SCOPE_KEY
 from app.gateway.errors import GatewayError
-from app.gateway.streamable import DeferredStreamSessionManager
+from app.gateway.sdk.streamable import DeferredStreamSessionManager
+from app.gateway.security.identity import MAIN, SCOPE_KEY
 
 SSE_MESSAGES = "messages/"
 

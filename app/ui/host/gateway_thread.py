@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from app.gateway.runtime import Gateway
-from app.ui.snapshot import GatewaySnapshot, take_snapshot
+from app.ui.host.snapshot import GatewaySnapshot, take_snapshot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
