@@ -1,43 +1,42 @@
-"""Puts a Gateway together from the user's files: config (created on first run), API keys, the guard.
+"""The composition root: builds the typed services every entry point runs on (serve, the tray, the daemon).
 
-Shared by `switchboard serve` and the tray app, so both serve exactly the same thing.
+It is the one place that knows both the filesystem layout and the gateway: it opens the config store
+(creating the first-run default), the main key's store, the key verifier and the gateway behind its
+guard, and wires their changes together off the gateway's loop:
+- the config store's changes → the verifier's per-client keys (the gateway follows the store itself);
+- the key store's stamp file (a rotation by another process) → a re-read in the watcher's thread → the
+  verifier's main key.
+So checking a key on a request never touches a file or the keyring.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import paths
-from app.config import GatewaySettings, LoadedConfig, load_or_create, parse
-from app.gateway.runtime import Gateway
-from app.gateway.security.guard import GuardMiddleware
-from app.gateway.security.verifier import KeyVerifier
-from app.secrets import KeyStore
+from app.config import ConfigChanged, ConfigStore, FileWatcher, default_raw
+from app.secrets import KeyLocation, KeyStore, KeyStoreError
 
+if TYPE_CHECKING:  # the gateway (the SDK, uvicorn) is imported only by what runs one, not by `keys list`
+    from app.gateway import Gateway, KeyVerifier
 
-def load_config(config_path: Path | None, *, host: str | None = None, port: int | None = None) -> LoadedConfig:
-    path = config_path or paths.default_config_path()
-    loaded = load_or_create(path, paths.self_command())
-    if host is None and port is None:
-        return loaded
-    # Command-line overrides apply to this run only; the file is left as it is.
-    gateway = dict(loaded.raw.get("gateway") or {})
-    if host is not None:
-        gateway["host"] = host
-    if port is not None:
-        gateway["port"] = port
-    return LoadedConfig(loaded.path, loaded.raw, parse({**loaded.raw, "gateway": gateway}, loaded.path))
+log = logging.getLogger(__name__)
 
 
 class MainKey:
-    """The main API key: where it is kept, and the verifier that checks it, so a rotation applies at once."""
+    """The main API key: where it is kept, and the verifier that checks it, so a rotation applies at once.
+    Every method does blocking I/O (keyring, files): call it off any event loop."""
 
     def __init__(self, store: KeyStore, verifier: KeyVerifier) -> None:
         self.store = store
         self.verifier = verifier
 
-    def load_or_create(self) -> str:
+    def value(self) -> str:
         return self.store.load_or_create()
 
     def rotate(self) -> str:
@@ -46,34 +45,98 @@ class MainKey:
         self.verifier.set_main(key)
         return key
 
-    def location(self) -> str:
+    def location(self) -> KeyLocation:
         return self.store.location()
 
+    def reread(self) -> None:
+        """Another process may have rotated the key: publish what the store holds now."""
+        try:
+            key = self.store.load()
+        except KeyStoreError as exc:
+            log.warning("Could not re-read the API key (%s); keeping the current one.", exc)
+            return
+        if key is not None:
+            self.verifier.set_main(key)
 
-def build_gateway(config_path: Path | None, *, host: str | None = None, port: int | None = None) -> Gateway:
+
+@dataclass(frozen=True)
+class Services:
+    config: ConfigStore
+    main_key: MainKey
+    verifier: KeyVerifier
+    gateway: Gateway
+    watcher: FileWatcher
+    log_dir: Path
+
+    def close(self) -> None:
+        self.watcher.stop()
+
+
+def link_keys(store: ConfigStore, main_key: MainKey) -> FileWatcher:
+    """Keep the verifier current, off every event loop: per-client keys from the config store's changes,
+    the main key from the key store's stamp file (another process rotated it). Returns the started watcher
+    that follows the config file and the stamp."""
+
+    def on_config(event: ConfigChanged) -> None:
+        if event.error is None:
+            main_key.verifier.set_client_keys(event.loaded.config.gateway.client_keys)
+
+    store.subscribe(on_config)
+    watcher = FileWatcher()
+    store.watch(watcher)
+    watcher.watch(main_key.store.stamp_path, main_key.reread)
+    watcher.start()
+    return watcher
+
+
+def config_store(config_path: Path | None, *, host: str | None = None, port: int | None = None) -> ConfigStore:
+    """The store of the user's config file (the default one unless given); `host`/`port` apply to this run
+    only, as does SWITCHBOARD_PORT from the environment (containers, scripts) when no port is given."""
+    overrides: dict[str, Any] = {}
+    env_port = os.environ.get("SWITCHBOARD_PORT", "").strip()
+    if port is None and env_port.isdigit():
+        port = int(env_port)
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    return ConfigStore(
+        config_path or paths.default_config_path(),
+        default=lambda: default_raw(paths.self_command()),
+        overrides=overrides,
+    )
+
+
+def build_services(
+    config_path: Path | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    guard: Callable[[Any], Any] | None = None,
+) -> Services:
     """The gateway as users run it: every route but /health behind the API key and Host/Origin checks.
 
-    Raises ConfigError or KeyStoreError, whose messages are sentences for the user.
+    `guard`: tests may pass `app.gateway.open_access` explicitly. Raises ConfigError or KeyStoreError,
+    whose messages are sentences for the user.
     """
-    loaded = load_config(config_path, host=host, port=port)
-    store = KeyStore(loaded.path.parent)
-    verifier = KeyVerifier(
-        store.load_or_create(), loaded.config.gateway.client_keys, source=store, config_path=loaded.path
-    )
-    gateway: Gateway
+    from app.gateway import Gateway, GuardMiddleware, KeyVerifier
 
-    def settings() -> GatewaySettings:
-        return gateway.loaded.config.gateway  # the live config: edits on disk apply without a restart
+    store = config_store(config_path, host=host, port=port)
+    loaded = store.open()
+    keys = KeyStore(loaded.path.parent)
+    verifier = KeyVerifier(keys.load_or_create(), loaded.config.gateway.client_keys)
+    main_key = MainKey(keys, verifier)
 
-    def guard(app: Any) -> Any:
+    watcher = link_keys(store, main_key)
+
+    def guarded(app: Any) -> Any:
         return GuardMiddleware(
             app,
             verify=verifier.verify,
             subscribe=verifier.subscribe,
-            allowed_hosts=lambda: [settings().host] if settings().allow_non_loopback else [],
-            allowed_origins=lambda: settings().allowed_origins,
+            allowed_hosts=lambda: store.config.gateway.accepted_hosts(),
+            allowed_origins=lambda: store.config.gateway.allowed_origins,
         )
 
-    gateway = Gateway(loaded, log_dir=paths.log_dir(), guard=guard)
-    gateway.main_key = MainKey(store, verifier)
-    return gateway
+    gateway = Gateway(store, log_dir=paths.log_dir(), guard=guard or guarded)
+    return Services(store, main_key, verifier, gateway, watcher, paths.log_dir())

@@ -1,35 +1,85 @@
-"""Logging set-up for the gateway process: a rotating file in the log dir, and short lines on stderr."""
+"""Logging for the gateway process: a rotating 0600 file in the log dir, short lines on stderr.
+
+Records are handed to a queue and written by a listener thread, so a log line never makes the
+gateway's loop wait for the disk. On stderr, Switchboard's own news (a server started or failed, the
+config reloaded) shows at the default level; libraries speak only when something is wrong. Keys are
+redacted from every line (by the parameter they came in and by their shape), and the SDK's
+tracebacks for other people's bad input become one rate-limited line.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import logging.handlers
+import os
+import queue
 import sys
 from pathlib import Path
 
 LOG_NAME = "switchboard.log"
+NOISY = ("mcp", "httpx", "httpx2", "httpcore2", "uvicorn.access", "uvicorn.error", "sse_starlette")
+_listener: logging.handlers.QueueListener | None = None
+
+
+class _OursOrWarnings(logging.Filter):
+    """stderr: INFO and up from Switchboard's own loggers, WARNING and up from everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("app.")
 
 
 def setup(log_dir: Path, *, verbose: bool = False, console: bool = True) -> Path:
+    from app.gateway.logging_limits import OneLineLibraryErrors
+    from app.gateway.security.redact import install_redaction
+
+    global _listener
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_NAME
+    _private(path)
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    if _listener is not None:
+        _listener.stop()
+
     file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(file_handler)
+    file_handler.rotator = _rotate_private
+    handlers: list[logging.Handler] = [file_handler]
     if console:
         stream = logging.StreamHandler(sys.stderr)
-        stream.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
-        root.addHandler(stream)
-    # The SDK and HTTP stack are chatty at INFO (one line per session and request).
-    for noisy in ("mcp", "httpx", "httpx2", "uvicorn.access", "sse_starlette"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # `?api_key=` never reaches a log line, whichever library writes the URL.
-    from app.gateway.security.redact import install_redaction
+        stream.setFormatter(logging.Formatter("%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s"))
+        if not verbose:
+            stream.addFilter(_OursOrWarnings())
+        handlers.append(stream)
+    install_redaction(*handlers)  # on the writing side: whatever reaches a file or stderr is redacted
 
-    install_redaction()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    to_queue = logging.handlers.QueueHandler(records)
+    install_redaction(to_queue)  # and before queueing, so arguments are formatted redacted
+    to_queue.addFilter(OneLineLibraryErrors(only=NOISY))
+    root.addHandler(to_queue)
+    _listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    _listener.start()
+    atexit.register(_listener.stop)
+
+    # The SDK and HTTP stack are chatty at INFO (one line per session and request).
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     return path
+
+
+def _private(path: Path) -> None:
+    """The log file is the user's alone, like the config (it names servers, paths and clients)."""
+    fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
+    os.close(fd)
+    with contextlib.suppress(OSError):  # a filesystem without modes (FAT) keeps its own
+        os.chmod(path, 0o600)
+
+
+def _rotate_private(source: str, dest: str) -> None:
+    os.replace(source, dest)
+    _private(Path(source))

@@ -25,8 +25,9 @@ def run_tray(config_path: Path | None = None) -> int:
 
     from app import __version__, logs, paths
     from app.config import ConfigError
-    from app.gateway.runtime import GatewayError
-    from app.launch import build_gateway
+    from app.gateway import GatewayError
+    from app.launch import build_services
+    from app.secrets import KeyStoreError
     from app.ui import icons
     from app.ui.desktop import DesktopApp
     from app.ui.single_instance import InstanceServer, ask_running_instance
@@ -45,15 +46,15 @@ def run_tray(config_path: Path | None = None) -> int:
 
     log_path = logs.setup(paths.log_dir())
     try:
-        gateway = build_gateway(config_path)
-    except (ConfigError, GatewayError) as exc:
+        services = build_services(config_path)
+    except (ConfigError, GatewayError, KeyStoreError) as exc:
         QMessageBox.critical(None, "Switchboard cannot start", f"{exc}\n\nFix the config file and start again.")
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    desktop = DesktopApp(gateway)  # the gateway's own main key, rotated through the gateway's loop
+    desktop = DesktopApp(services)
     instance = InstanceServer(desktop.show_panel)
     if not instance.listen():
         log.warning("could not listen for other launches on %s", instance.name)
@@ -71,6 +72,7 @@ def run_tray(config_path: Path | None = None) -> int:
     finally:
         instance.close()
         desktop.host.close_blocking()  # only if run() did not get to stop it (e.g. KeyboardInterrupt)
+        services.close()
         asyncio.set_event_loop(None)
     log.info("Switchboard quit")
     return code

@@ -61,45 +61,51 @@ def write_config(path: Path, servers: dict[str, Any], **gateway: Any) -> Path:
     return path
 
 
-async def _gateways(tmp_path: Path, build: Any) -> AsyncIterator[Any]:
-    """`start(servers, **gateway)` writes a config, builds a gateway from it and starts it; every
-    gateway started is stopped when the test ends."""
+async def _services(tmp_path: Path, guarded: bool) -> AsyncIterator[Any]:
+    """`start(servers, **gateway)` writes a config, builds the services from it (app.launch, as users
+    run them) and starts the gateway; every gateway started is stopped when the test ends."""
+    from app.gateway import open_access
+    from app.launch import build_services
+
     started: list[Any] = []
 
     async def start(servers: dict[str, Any], **gateway: Any) -> Any:
         path = write_config(tmp_path / f"gateway-{len(started)}" / "config.json", servers, **gateway)
-        gw = build(path)
-        await gw.start()
-        started.append(gw)
-        return gw
+        services = build_services(path, guard=None if guarded else open_access)
+        started.append(services)
+        await services.gateway.start()
+        return services
 
     yield start
-    for gw in started:
-        await gw.stop()
+    for services in started:
+        await services.gateway.stop()
+        services.close()
 
 
 @pytest.fixture
 async def gateway_factory(tmp_path: Path) -> AsyncIterator[Any]:
-    """The gateway core alone, no guard: every request acts with the main key's full view."""
-    from app.config import load
-    from app.gateway.runtime import Gateway
+    """A gateway with open access (no key checks: every request acts with the main key's full view)."""
+    async for start in _services(tmp_path, guarded=False):
+        yield _gateway_of(start)
 
-    async for start in _gateways(tmp_path, lambda path: Gateway(load(path), log_dir=tmp_path / "logs")):
-        yield start
+
+def _gateway_of(start: Any) -> Any:
+    async def gateway(servers: dict[str, Any], **settings: Any) -> Any:
+        return (await start(servers, **settings)).gateway
+
+    return gateway
 
 
 @pytest.fixture
 async def secured_gateway(tmp_path: Path) -> AsyncIterator[Any]:
-    """Gateways built as users run them (app.launch): API key, Host/Origin checks."""
-    from app.launch import build_gateway
-
-    async for start in _gateways(tmp_path, build_gateway):
+    """Services as users run them (app.launch): API key, Host/Origin checks. Yields app.launch.Services."""
+    async for start in _services(tmp_path, guarded=True):
         yield start
 
 
-def with_key(gw: Any, path: str = "/mcp", key: str | None = None) -> str:
+def with_key(services: Any, path: str = "/mcp", key: str | None = None) -> str:
     """A gateway URL carrying the API key in the query, as clients that cannot set headers send it."""
-    return f"{gw.base_url}{path}?api_key={key or gw.main_key.load_or_create()}"
+    return f"{services.gateway.base_url}{path}?api_key={key or services.main_key.value()}"
 
 
 async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.02) -> None:
@@ -111,7 +117,9 @@ async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.02
 
 
 def running(gw: Any, *names: str) -> Any:
-    return lambda: all(gw.supervisors[n].state.value == "running" for n in names)
+    """`gw`: a Gateway, or Services (its gateway)."""
+    gateway = getattr(gw, "gateway", gw)
+    return lambda: all(n in gateway.supervisors and gateway.supervisors[n].state.value == "running" for n in names)
 
 
 if os.environ.get("QT_QPA_PLATFORM") is None:

@@ -33,11 +33,12 @@ def switchboard(*args: str, home: Path, **kwargs) -> subprocess.Popen:
     )
 
 
-def read_until(proc: subprocess.Popen, needle: str, timeout: float = 30) -> list[str]:
+def read_until(proc: subprocess.Popen, needle: str, timeout: float = 30, *, stderr: bool = False) -> list[str]:
     lines: list[str] = []
     deadline = time.monotonic() + timeout
+    stream = proc.stderr if stderr else proc.stdout
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+        line = stream.readline()
         if not line:
             break
         lines.append(line.rstrip("\n"))
@@ -56,7 +57,7 @@ def test_serve_prints_where_things_are_and_stops_cleanly_on_ctrl_c(tmp_path):
         text = "\n".join(lines)
         assert "is serving at http://127.0.0.1:" in text and "/mcp" in text
         assert str(config) in text and "switchboard.log" in text
-        time.sleep(1.5)  # let the demo child start
+        read_until(proc, "Server demo is running", stderr=True)  # the headless feedback line, once it is up
         children = psutil.Process(proc.pid).children(recursive=True)
         assert children, "the demo child runs"
         proc.send_signal(signal.SIGINT)
@@ -78,21 +79,42 @@ def test_busy_port_is_one_sentence_with_the_fix(tmp_path):
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     fix = "Choose another port (--port, or gateway.port in the config file)."
-    assert err.strip().splitlines() == [f"switchboard: Port {port} is in use by another program. {fix}"]
-
-
-def test_bad_config_names_the_field(tmp_path):
-    config = tmp_path / "c.json"
-    config.write_text(json.dumps({"mcpServers": {"github": {"args": []}}}))
-    proc = switchboard("serve", "--config", str(config), home=tmp_path / "home")
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
-    assert "mcpServers.github: needs either `command` (a local server) or `url` (a remote server)" in err
+    said = [line for line in err.splitlines() if line.startswith("switchboard:")]
+    assert said == [f"switchboard: Port {port} is in use by another program. {fix}"]
     assert "Traceback" not in err
 
 
-def test_no_display_runs_headless_with_a_default_config(tmp_path):
+def test_a_bad_config_file_names_the_field(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"gateway": {"prot": 1}, "mcpServers": {}}))
+    proc = switchboard("serve", "--config", str(config), home=tmp_path / "home")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "gateway.prot: unknown field (did you mean `port`?)" in err
+    assert "Traceback" not in err
+
+
+def test_a_bad_server_entry_is_reported_and_the_rest_serves(tmp_path):
+    config = write_config(tmp_path / "c.json", {"github": {"args": []}, "demo": demo_child()})
+    proc = switchboard("serve", "--config", str(config), home=tmp_path / "home")
+    try:
+        read_until(proc, "Press Ctrl-C")
+        err = read_until(proc, "Server demo is running", stderr=True)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        err += proc.stderr.read().splitlines()
+        assert any(
+            "Server github cannot start: mcpServers.github: needs either `command` (a local server)" in line
+            for line in err
+        ), err
+        assert "Traceback" not in "\n".join(err)
+    finally:
+        proc.kill()
+
+
+def test_no_display_runs_headless_with_a_default_config(tmp_path, monkeypatch):
     home = tmp_path / "home"
+    monkeypatch.setenv("SWITCHBOARD_PORT", "0")  # the default config's port is 8765: a real Switchboard's
     proc = switchboard(home=home)
     try:
         read_until(proc, "Press Ctrl-C")
@@ -142,7 +164,7 @@ def test_a_reachable_x_display_is_seen(tmp_path, monkeypatch):
     """A real listener on the X socket path stands in for an X server (the probe only connects)."""
     import socket
 
-    from app import cli
+    from app.cli import display
 
     sock_dir = tmp_path / "x11"
     sock_dir.mkdir()
@@ -150,11 +172,11 @@ def test_a_reachable_x_display_is_seen(tmp_path, monkeypatch):
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(path))
         server.listen()
-        monkeypatch.setattr(cli, "_X_SOCKETS", str(sock_dir))
+        monkeypatch.setattr(display, "_X_SOCKETS", str(sock_dir))
         monkeypatch.setenv("DISPLAY", ":5")
         monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
         monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
-        assert cli.has_display() is True
+        assert display.has_display() is True
 
 
 def test_an_explicit_displayless_qt_platform_counts_as_a_display(monkeypatch):

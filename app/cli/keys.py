@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
-from app.config.store import ConfigError, load
+from app.config import ConfigError, ConfigStore
+from app.launch import config_store
 from app.secrets import client_keys
 from app.secrets.client_keys import ClientKeyError
 from app.secrets.keystore import KeyStore, KeyStoreError
 
 
-def add_parsers(subparsers: Any) -> None:
+def add_parsers(subparsers: Any, _config_arg: Any) -> None:
     """Add the key verbs to the CLI's subparsers; each sets `func` to a handler returning an exit code."""
     show = subparsers.add_parser("show-key", help="print the API key clients must send")
     _config_arg(show)
@@ -48,11 +49,6 @@ def add_parsers(subparsers: Any) -> None:
     revoke.set_defaults(func=keys_revoke)
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS: a --config given before the verb (`switchboard --config X show-key`) is kept.
-    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file (default: the usual one)")
-
-
 def _names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -66,6 +62,10 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 def _store(args: argparse.Namespace) -> KeyStore:
     return KeyStore(_config_path(args).parent)
+
+
+def _config(args: argparse.Namespace) -> ConfigStore:
+    return config_store(_config_path(args))
 
 
 def _say(text: str) -> None:
@@ -108,25 +108,24 @@ def rotate_key(args: argparse.Namespace) -> int:
 
 
 def keys_add(args: argparse.Namespace) -> int:
-    path = _config_path(args)
+    config = _config(args)
     try:
-        key = client_keys.add(path, args.name, servers=args.servers, tools=args.tools)
-        known = set(load(path).config.mcpServers)
+        key = client_keys.add(config, args.name, servers=args.servers, tools=args.tools)
+        known = set(config.config.mcpServers) | set(config.config.invalid)
     except (ClientKeyError, ConfigError) as exc:
         return _fail(str(exc))
     print(key)
     _say(f"Added the key {args.name!r}: it may use {_limits(args.servers, args.tools)}.")
     for server in args.servers or []:
         if server not in known:
-            _say(f"Note: there is no server named {server!r} in {path} yet.")
+            _say(f"Note: there is no server named {server!r} in {config.path} yet.")
     _say("Copy it now: it is not stored anywhere and will not be shown again.")
     return 0
 
 
 def keys_list(args: argparse.Namespace) -> int:
-    path = _config_path(args)
     try:
-        entries = client_keys.list_keys(path)
+        entries = client_keys.list_keys(_config(args))
     except ConfigError as exc:
         return _fail(str(exc))
     if not entries:
@@ -138,9 +137,8 @@ def keys_list(args: argparse.Namespace) -> int:
 
 
 def keys_revoke(args: argparse.Namespace) -> int:
-    path = _config_path(args)
     try:
-        client_keys.revoke(path, args.name)
+        client_keys.revoke(_config(args), args.name)
     except (ClientKeyError, ConfigError) as exc:
         return _fail(str(exc))
     _say(f"Revoked the key {args.name!r}: clients using it are refused, on a running gateway too.")

@@ -1,20 +1,33 @@
-"""Config: pydantic models, load/save (atomic), `${VAR}` interpolation."""
+"""Config: the file's models, its one store (reader, watcher, locked atomic writer), `${VAR}` interpolation."""
 
-from app.config.models import ChildConfig, ClientKey, Config, GatewaySettings, RemoteServer, StdioServer
-from app.config.store import ConfigError, LoadedConfig, load, load_or_create, parse, save, with_enabled
+from app.config.models import (
+    ChildConfig,
+    ClientKey,
+    Config,
+    ConfigError,
+    GatewaySettings,
+    LoadedConfig,
+    RemoteServer,
+    StdioServer,
+)
+from app.config.parsing import parse
+from app.config.store import ConfigChanged, ConfigStore, default_raw, read, save
+from app.config.watcher import FileWatcher
 
 __all__ = [
     "ChildConfig",
     "ClientKey",
     "Config",
+    "ConfigChanged",
     "ConfigError",
+    "ConfigStore",
+    "FileWatcher",
     "GatewaySettings",
     "LoadedConfig",
     "RemoteServer",
     "StdioServer",
-    "load",
-    "load_or_create",
+    "default_raw",
     "parse",
+    "read",
     "save",
-    "with_enabled",
 ]

@@ -1,12 +1,21 @@
-"""The config file's shape: `gateway` settings plus a Claude-Desktop-compatible `mcpServers` block."""
+"""The config file's shape: `gateway` settings plus a Claude-Desktop-compatible `mcpServers` block.
+
+Every setting users may write has its name here, validated; unknown keys inside `gateway` and inside a
+server entry are refused (a typo must not be silently ignored), unknown top-level keys are kept and
+ignored so a pasted Claude Desktop file loads as is.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 DEFAULT_PORT = 8765
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MiB = 1024 * 1024
 
 
 class ClientKey(BaseModel):
@@ -17,6 +26,8 @@ class ClientKey(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     servers: list[str] | None = None  # None: every server
     tools: list[str] | None = None  # published names (server__tool); None: every tool of the allowed servers
+    # With `tools` set: also see the prompts and resources of those tools' servers (False: tools only).
+    tool_servers_content: bool = True
 
 
 class GatewaySettings(BaseModel):
@@ -24,22 +35,39 @@ class GatewaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     allow_non_loopback: bool = False  # binding anything but loopback must be asked for explicitly
+    allowed_hosts: list[str] = Field(default_factory=list)  # Host names accepted besides loopback (LAN address, ...)
     allowed_origins: list[str] = Field(default_factory=list)  # extra browser origins, besides localhost ones
-    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=4 * MiB, ge=1024)  # largest request body a client may send
+    max_message_bytes: int = Field(default=64 * MiB, ge=64 * 1024)  # largest line a stdio child may print
+    call_timeout_s: float = Field(default=120.0, gt=0)  # a call with no answer by then is cancelled
+    startup_wait_s: float = Field(default=10.0, ge=0)  # a first list/call waits this long for servers starting up
+    session_idle_s: float = Field(default=600.0, ge=10)  # Streamable HTTP sessions idle this long are closed
+    read_timeout_s: float = Field(default=30.0, gt=0)  # headers and body of a request must arrive within this
+    max_connections_per_client: int = Field(default=256, ge=1)  # open HTTP connections per client address
     activity_size: int = Field(default=1000, ge=10, le=1_000_000)  # tool calls kept in memory for the panel
     client_keys: list[ClientKey] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _loopback_unless_asked(self) -> GatewaySettings:
-        if not self.allow_non_loopback and self.host not in ("127.0.0.1", "localhost", "::1"):
+        if not self.allow_non_loopback and self.host not in LOOPBACK:
             raise ValueError(f"host {self.host!r} is not loopback; set gateway.allow_non_loopback to true to expose it")
         return self
+
+    def accepted_hosts(self) -> list[str]:
+        """Host names requests may be addressed to besides loopback (only when binding beyond it)."""
+        if not self.allow_non_loopback:
+            return []
+        extra = [] if self.host in ("0.0.0.0", "::", *LOOPBACK) else [self.host]
+        return [*extra, *self.allowed_hosts]
 
 
 class _ChildBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
     type: str | None = None  # accepted for compatibility with pasted client configs ("stdio", "http", "sse")
+    timeout_s: float | None = Field(default=None, gt=0)  # overrides gateway.call_timeout_s for this server
+    # Roots this server gets when it asks outside any client's call (the filesystem server asks at start).
+    roots: list[str] = Field(default_factory=list)
 
 
 class StdioServer(_ChildBase):
@@ -87,7 +115,7 @@ def _child_kind(value: object) -> str | None:
 
 ChildConfig = StdioServer | RemoteServer
 # Tagged by which key is present, so an error names the field of the right kind, not of both.
-_TaggedChild = Annotated[
+TaggedChild = Annotated[
     Annotated[StdioServer, Tag("stdio")] | Annotated[RemoteServer, Tag("remote")],
     Discriminator(
         _child_kind,
@@ -98,20 +126,48 @@ _TaggedChild = Annotated[
 
 
 class Config(BaseModel):
-    """The whole file. Unknown top-level keys are ignored so a pasted Claude Desktop file loads as is."""
+    """The whole file, resolved. `invalid` holds the servers whose entry cannot be used, each with the
+    sentence that says why; they are shown as failed while every other server runs."""
 
     model_config = ConfigDict(extra="ignore")
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    mcpServers: dict[str, _TaggedChild] = Field(default_factory=dict)
-
-    @field_validator("mcpServers", mode="before")
-    @classmethod
-    def _entries_are_servers(cls, value: object) -> object:
-        if isinstance(value, dict):
-            for name in value:
-                if not name or len(name) > 64:
-                    raise ValueError(f"{name!r}: a server name must be 1 to 64 characters")
-        return value
+    mcpServers: dict[str, ChildConfig] = Field(default_factory=dict)
+    invalid: dict[str, str] = Field(default_factory=dict)
 
     def enabled_children(self) -> dict[str, ChildConfig]:
         return {name: child for name, child in self.mcpServers.items() if child.enabled}
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. `str()` is a message for the user: one line per problem, no traceback."""
+
+    def __init__(self, path: Path | None, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        where = f"{path}: " if path else ""
+        super().__init__(where + "invalid config\n" + "\n".join(f"  {p}" for p in problems))
+
+    def sentence(self) -> str:
+        """One line for a banner or a status field."""
+        where = f"{self.path}" if self.path else "The config"
+        first = self.problems[0] if self.problems else "invalid"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return f"{where} cannot be used: {first}{more}. The last good config keeps running."
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """`raw` is the file as written (with `${VAR}` references, saved back as is); `config` is resolved."""
+
+    path: Path
+    raw: dict[str, Any]
+    config: Config
+
+
+@dataclass(frozen=True)
+class ConfigChanged:
+    """The file changed. `loaded` is what is in force now (the last good config when the file is broken);
+    `error` says what is wrong with the file on disk, None once it is fixed."""
+
+    loaded: LoadedConfig
+    error: ConfigError | None

@@ -60,7 +60,7 @@ class CallStarted:
 @dataclass(frozen=True, slots=True)
 class CallFinished:
     call_id: int
-    status: str  # "ok" | "error" | "cancelled"
+    status: str  # "ok" | "error" | "cancelled" | "timed out" | "refused"
     duration_ms: float
     result: Any = None  # a shortened copy, never the full payload
     error: str | None = None
@@ -73,6 +73,14 @@ class GatewayStateChanged:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigApplied:
+    """The config file changed: applied (`ok`), or broken and ignored (the last good config runs)."""
+
+    ok: bool
+    message: str
+
+
 Event = (
     ChildStateChanged
     | CatalogChanged
@@ -81,6 +89,7 @@ Event = (
     | CallStarted
     | CallFinished
     | GatewayStateChanged
+    | ConfigApplied
 )
 Listener = Callable[[Event], None]
 

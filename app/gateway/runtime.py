@@ -1,7 +1,8 @@
-"""The Gateway facade: start, stop, reload, toggle children, status. Owns everything in app/gateway.
+"""The Gateway facade: start, stop, follow config changes, toggle children, status. Owns everything in app/gateway.
 
-It runs on whatever asyncio loop is current (plain asyncio headless, qasync in the tray) and
-takes what it needs as values: the config, a key verifier, an ASGI guard, the log folder.
+It runs on whatever asyncio loop is current (uvloop headless, its own thread in the tray) and takes
+what it needs as values: a config source (the config store), an ASGI guard, the log folder. It never
+reads a file itself: the config source tells it of changes, and it applies them on its own loop.
 """
 
 from __future__ import annotations
@@ -14,25 +15,42 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import uvicorn
 
 from app import __version__
-from app.config import ChildConfig, ConfigError, LoadedConfig, load, save, with_enabled
+from app.config.models import ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
 from app.gateway.children.supervisor import ChildState, ChildSupervisor
 from app.gateway.errors import GatewayError
-from app.gateway.events import CatalogChanged, EventBus, GatewayStateChanged
-from app.gateway.http.app import GatewayApp, bind_socket, embedded_server, open_access
+from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
+from app.gateway.http.app import GatewayApp
+from app.gateway.http.serving import bind_socket, bounded_protocol, embedded_server
 from app.gateway.routing.catalog import Catalog
-from app.gateway.routing.clients import ClientInfo, Upstream
+from app.gateway.routing.clients import ClientInfo, ConnectedClients
 from app.gateway.routing.handlers import Router, build_server
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
+Guard = Callable[[ASGIApp], ASGIApp]
 SHUTDOWN_GRACE = 2
-CONFIG_POLL = 1.0
+
+
+class ConfigSource(Protocol):
+    """What the gateway needs of the config store: the config in force, its problems, its changes."""
+
+    path: Path
+
+    @property
+    def current(self) -> LoadedConfig: ...
+
+    @property
+    def error(self) -> ConfigError | None: ...
+
+    def subscribe(self, listener: Callable[[ConfigChanged], None]) -> Callable[[], None]: ...
+
+    def set_enabled(self, name: str, enabled: bool) -> LoadedConfig: ...
 
 
 @dataclass
@@ -43,23 +61,19 @@ class _Running:
 
 
 class Gateway:
-    def __init__(
-        self,
-        loaded: LoadedConfig,
-        *,
-        log_dir: Path,
-        guard: Callable[[ASGIApp], ASGIApp] | None = None,
-        bus: EventBus | None = None,
-    ) -> None:
-        self.loaded = loaded
+    def __init__(self, config: ConfigSource, *, log_dir: Path, guard: Guard, bus: EventBus | None = None) -> None:
+        """`guard` wraps the HTTP app: the API key and Host/Origin checks as users run it, or
+        `http.serving.open_access` (tests, embedding), which must be asked for by name."""
+        self.config = config
         self.log_dir = log_dir
         self.guard = guard
         self.bus = bus or EventBus()
         self.state = "stopped"
         self.error: str | None = None
-        self.host = loaded.config.gateway.host
+        self.applied: Config = config.current.config  # the config the running children follow
+        self.host = self.applied.gateway.host
         self.port: int | None = None
-        self.upstream = Upstream(self.bus)
+        self.connected = ConnectedClients(self.bus, roots=self._configured_roots)
         self.supervisors: dict[str, ChildSupervisor] = {}
         self.catalog = Catalog.empty()
         self.child_catalogs: dict[str, Catalog] = {}
@@ -68,11 +82,9 @@ class Gateway:
         self._runner: asyncio.Task[None] | None = None
         self._stop = anyio.Event()
         self._tg: anyio.abc.TaskGroup | None = None
+        self._apply_lock = anyio.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
         self.started_at: float | None = None
-        # The main key's store, set by whoever built this gateway with a guard; the panel reads and
-        # rotates it. The gateway itself only ever checks keys through the guard.
-        self.main_key: Any = None
-        self.config_error: ConfigError | None = None  # the last bad edit of the file, until a good one
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -88,34 +100,66 @@ class Gateway:
         return f"{self.base_url}/mcp" if self.base_url else None
 
     @property
+    def loaded(self) -> LoadedConfig:
+        return self.config.current
+
+    @property
     def config_path(self) -> Path:
-        return self.loaded.path
+        return self.config.path
+
+    @property
+    def config_error(self) -> ConfigError | None:
+        return self.config.error
 
     def children(self) -> list[ChildSupervisor]:
         return [self.supervisors[name] for name in sorted(self.supervisors)]
 
     def clients(self) -> list[ClientInfo]:
-        return list(self.upstream.clients.values())
+        return list(self.connected.clients.values())
+
+    def starting_up(self) -> bool:
+        """Some enabled server has not finished its first start yet."""
+        return any(s.enabled and not s.first_start.is_set() for s in self.supervisors.values())
 
     def health(self) -> dict[str, Any]:
-        children = {s.name: {"state": s.state.value, "tools": len(s.lists.tools)} for s in self.children()}
-        enabled = [s for s in self.children() if s.config.enabled]
+        children = {
+            s.name: {"state": s.state.value, "tools": len(s.lists.tools), **({"retry_at": s.next_retry_at}
+                     if s.next_retry_at else {})}
+            for s in self.children()
+        }
+        wanted = [s for s in self.children() if s.enabled or s.invalid is not None]  # a broken entry counts
         if self.state != "running":
             status = self.state
-        elif all(s.state == ChildState.RUNNING for s in enabled):
+        elif self.starting_up():
+            status = "starting"
+        elif all(s.state == ChildState.RUNNING for s in wanted):
             status = "ok"
         else:
             status = "degraded"
-        return {"status": status, "version": __version__, "children": children}
+        body: dict[str, Any] = {"status": status, "version": __version__, "children": children}
+        if self.config.error is not None:
+            body["config"] = "the config file has a problem; the last good config is running"
+        return body
+
+    async def wait_until_started(self, timeout: float | None = None) -> None:
+        """Wait (bounded by `gateway.startup_wait_s`) until every enabled server's first start is over,
+        so a client's first list is complete: Claude Desktop and Claude Code ignore list_changed."""
+        limit = self.applied.gateway.startup_wait_s if timeout is None else timeout
+        with anyio.move_on_after(limit):
+            for supervisor in list(self.supervisors.values()):
+                if supervisor.enabled:
+                    await supervisor.first_start.wait()
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self, sock: socket.socket | None = None) -> None:
         """Bind, start every enabled child and serve; returns once the port accepts connections."""
         if self._runner is not None:
             return
-        settings = self.loaded.config.gateway
+        self.applied = self.config.current.config
+        settings = self.applied.gateway
         sock = sock or bind_socket(settings.host, settings.port)
         self.host, self.port = sock.getsockname()[:2]
+        self.error = None
         self._set_state("starting")
         self._stop = anyio.Event()
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -144,27 +188,30 @@ class Gateway:
         self._set_state("stopped")
 
     async def _run(self, sock: socket.socket, ready: asyncio.Future[None]) -> None:
-        settings = self.loaded.config.gateway
-        app = GatewayApp(self.health, settings.max_body_bytes)
+        settings = self.applied.gateway
+        app = GatewayApp(self.health, settings)
         self._app = app
-        asgi: ASGIApp = self.guard(app) if self.guard else open_access(app)
         config = uvicorn.Config(
-            asgi,
+            self.guard(app),
+            http=bounded_protocol(lambda: self.applied.gateway),
             log_config=None,
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
+            timeout_keep_alive=max(1, round(settings.read_timeout_s)),
             ws="none",
             server_header=False,
+            h11_max_incomplete_event_size=64 * 1024,
         )
         server = embedded_server(config)
+        loop = asyncio.get_running_loop()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 await app.start(tg)
                 await app.add("*", build_server(self._router("*")), "")
-                for name, child in self.loaded.config.mcpServers.items():
-                    await self._add_child(name, child)
+                for name in self._all_names(self.applied):
+                    await self._add_child(name, self.applied)
                 served = anyio.Event()
 
                 async def serve() -> None:
@@ -174,7 +221,11 @@ class Gateway:
                         served.set()
 
                 tg.start_soon(serve)
-                tg.start_soon(self._watch_config)
+
+                def on_change(event: ConfigChanged) -> None:  # on the store's thread: hop to ours
+                    loop.call_soon_threadsafe(self._config_changed, event)
+
+                self._unsubscribe = self.config.subscribe(on_change)
                 while not server.started:
                     if served.is_set():
                         raise GatewayError("The HTTP server did not start; see the log.")
@@ -196,6 +247,9 @@ class Gateway:
                     self.error = f"The gateway stopped on an error: {exc}. See the log for details."
                     self._set_state("error")
         finally:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
             self._tg = None
             self._app = None
             sock.close()
@@ -203,26 +257,44 @@ class Gateway:
     # --- children ---------------------------------------------------------------------------------
     def _router(self, endpoint: str) -> Router:
         if endpoint == "*":
-            return Router("*", lambda: self.supervisors, lambda: self.catalog, self.upstream, self.bus)
-        return Router(
-            endpoint,
-            lambda: self.supervisors,
-            lambda: self.child_catalogs.get(endpoint) or Catalog.empty(),
-            self.upstream,
-            self.bus,
-        )
+            catalog = lambda: self.catalog  # noqa: E731
+        else:
+            catalog = lambda: self.child_catalogs.get(endpoint) or Catalog.empty()  # noqa: E731
+        return Router(endpoint, self, catalog, lambda: self.catalog)
 
-    async def _add_child(self, name: str, config: ChildConfig) -> None:
+    @staticmethod
+    def _all_names(config: Config) -> list[str]:
+        return sorted({*config.mcpServers, *config.invalid})
+
+    def _configured_roots(self, server: str) -> list[str]:
+        child = self.applied.mcpServers.get(server)
+        return list(child.roots) if child is not None else []
+
+    def call_timeout(self, server: str) -> float:
+        child = self.applied.mcpServers.get(server)
+        if child is not None and child.timeout_s is not None:
+            return child.timeout_s
+        return self.applied.gateway.call_timeout_s
+
+    async def _add_child(self, name: str, config: Config) -> None:
+        child = config.mcpServers.get(name)
         supervisor = ChildSupervisor(
-            name, config, bus=self.bus, log_dir=self.log_dir, relay=self.upstream, on_lists_changed=self._lists_changed
+            name,
+            child,
+            bus=self.bus,
+            log_dir=self.log_dir,
+            relay=self.connected,
+            on_lists_changed=self._lists_changed,
+            settings=lambda: self.applied.gateway,
+            invalid=config.invalid.get(name),
         )
         self.supervisors[name] = supervisor
+        if supervisor.invalid is not None:
+            log.warning("Server %s cannot start: %s", name, supervisor.invalid)
         assert self._app is not None
         await self._app.add(f"child:{name}", build_server(self._router(name), name=name), f"/servers/{name}")
-        if config.enabled:
+        if child is not None and child.enabled:
             await self._start_child(supervisor)
-        else:
-            supervisor._set_state(ChildState.DISABLED)
 
     async def _start_child(self, supervisor: ChildSupervisor) -> None:
         assert self._tg is not None
@@ -236,7 +308,7 @@ class Gateway:
                     await supervisor.run()
             except Exception as exc:  # a bug in one supervisor must not take down the gateway and the others
                 log.exception("the supervisor of server %s stopped on an error", supervisor.name)
-                supervisor._set_state(ChildState.FAILED, f"Switchboard stopped supervising it: {exc}. See the log.")
+                supervisor.mark_failed(f"Switchboard stopped supervising it: {exc}. See the log.")
             finally:
                 done.set()
 
@@ -261,74 +333,75 @@ class Gateway:
         self._lists_changed(name)
 
     async def set_enabled(self, name: str, enabled: bool) -> None:
-        """Enable or disable a child: saved to the config file and applied at once."""
+        """Enable or disable a child: saved to the config file (through the store's lock) and applied at once."""
         if name not in self.supervisors:
             raise GatewayError(f"There is no server named '{name}' in the config.")
-        raw = with_enabled(self.loaded.raw, name, enabled)
-        await asyncio.to_thread(save, self.loaded.path, raw)
-        self.loaded = LoadedConfig(self.loaded.path, raw, self.loaded.config.model_copy(deep=True))
-        self.loaded.config.mcpServers[name].enabled = enabled
-        supervisor = self.supervisors[name]
-        supervisor.config = self.loaded.config.mcpServers[name]
-        if not enabled:
-            await self._stop_child(name)
-            supervisor._set_state(ChildState.DISABLED)
-        elif name not in self._running and self._tg is not None:
-            await self._start_child(supervisor)
+        try:
+            loaded = await anyio.to_thread.run_sync(self.config.set_enabled, name, enabled)
+        except ConfigError as exc:
+            raise GatewayError(f"Could not {'enable' if enabled else 'disable'} '{name}': {exc.sentence()}") from None
+        await self.apply(loaded.config)
 
     async def restart_child(self, name: str) -> None:
+        """Restart now, also out of a backoff wait."""
         supervisor = self.supervisors.get(name)
         if supervisor is None:
             raise GatewayError(f"There is no server named '{name}' in the config.")
-        if not supervisor.config.enabled:
+        if supervisor.invalid is not None:
+            raise GatewayError(f"Server '{name}' cannot start: {supervisor.invalid}")
+        if not supervisor.enabled:
             raise GatewayError(f"Server '{name}' is disabled; enable it first.")
         await self._stop_child(name)
         if self._tg is not None:
+            supervisor.reset_backoff()
             await self._start_child(supervisor)
 
-    async def reload(self) -> ConfigError | None:
-        """Re-read the config file. A bad file is reported and the running config is kept."""
-        try:
-            loaded = await asyncio.to_thread(load, self.loaded.path)
-        except ConfigError as exc:
-            log.error("%s", exc)
-            return exc
-        await self.apply(loaded)
-        return None
-
-    async def _watch_config(self) -> None:
-        """Pick up edits on disk within a second; client sessions stay connected through a reload."""
-        last = _mtime(self.loaded.path)
-        while True:
-            await anyio.sleep(CONFIG_POLL)
-            now = _mtime(self.loaded.path)
-            if now != last:
-                last = now
-                try:
-                    self.config_error = await self.reload()
-                except Exception:  # a reload must never take the serving gateway down with it
-                    log.exception("applying the edited config failed; the running config stays")
-
-    async def apply(self, loaded: LoadedConfig) -> None:
-        """Switch to a new config: only the children whose entry changed are restarted."""
-        old = self.loaded.config.mcpServers
-        new = loaded.config.mcpServers
-        self.loaded = loaded
+    def _config_changed(self, event: ConfigChanged) -> None:
+        """On the gateway's loop: the store says the file changed (or broke). Apply it in a task."""
         if self._tg is None:
             return
-        for name in [n for n in old if n not in new]:
-            await self._remove_child(name)
-        for name, child in new.items():
-            if name not in old:
-                await self._add_child(name, child)
-            elif child != old[name]:
-                await self._stop_child(name)
-                supervisor = self.supervisors[name]
-                supervisor.config = child
-                if child.enabled:
-                    await self._start_child(supervisor)
-                else:
-                    supervisor._set_state(ChildState.DISABLED)
+        if event.error is not None:
+            self.bus.publish(ConfigApplied(ok=False, message=event.error.sentence()))
+            return
+        self._tg.start_soon(self._apply_reported, event.loaded.config)
+
+    async def _apply_reported(self, config: Config) -> None:
+        try:
+            changed = await self.apply(config)
+        except Exception:  # applying must never take the serving gateway down with it
+            log.exception("applying the edited config failed; the running config stays")
+            return
+        if changed:
+            log.info("Config reloaded: %s", ", ".join(changed))
+            self.bus.publish(ConfigApplied(ok=True, message="Config reloaded: " + ", ".join(changed)))
+
+    async def apply(self, new: Config) -> list[str]:
+        """Follow `new`: only the children whose entry changed are restarted. Returns what changed."""
+        async with self._apply_lock:
+            old, self.applied = self.applied, new
+            if self._tg is None:
+                return []
+            changes = []
+            old_names, new_names = set(self._all_names(old)), set(self._all_names(new))
+            for name in sorted(old_names - new_names):
+                await self._remove_child(name)
+                changes.append(f"removed {name}")
+            for name in sorted(new_names):
+                if name not in old_names:
+                    await self._add_child(name, new)
+                    changes.append(f"added {name}")
+                elif _entry(old, name) != _entry(new, name):
+                    await self._stop_child(name)
+                    supervisor = self.supervisors[name]
+                    supervisor.reconfigure(new.mcpServers.get(name), new.invalid.get(name))
+                    if supervisor.invalid is not None:
+                        log.warning("Server %s cannot start: %s", name, supervisor.invalid)
+                    if supervisor.enabled:
+                        await self._start_child(supervisor)
+                    changes.append(f"updated {name}")
+            if old.gateway != new.gateway:
+                changes.append("gateway settings")
+            return changes
 
     # --- the catalog ------------------------------------------------------------------------------
     def _lists_changed(self, name: str) -> None:
@@ -343,7 +416,7 @@ class Gateway:
         if old_child is not None and name in self.child_catalogs:
             kinds |= _changed_kinds(old_child, self.child_catalogs[name])
         if kinds and self._tg is not None:
-            self._tg.start_soon(self.upstream.lists_changed, kinds, {name})
+            self._tg.start_soon(self.connected.lists_changed, kinds, {name})
         self.bus.publish(CatalogChanged((name,)))
 
     def _set_state(self, state: str) -> None:
@@ -351,11 +424,8 @@ class Gateway:
         self.bus.publish(GatewayStateChanged(state, self.url, self.error))
 
 
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
+def _entry(config: Config, name: str) -> tuple[ChildConfig | None, str | None]:
+    return config.mcpServers.get(name), config.invalid.get(name)
 
 
 def _changed_kinds(old: Catalog, new: Catalog) -> set[str]:

@@ -2,7 +2,7 @@
 
 from app.paths import config_dir
 from app.secrets.client_keys import ClientKeyError, digest
-from app.secrets.keystore import KeyStore, KeyStoreError
+from app.secrets.keystore import KeyLocation, KeyStore, KeyStoreError
 
 
 def default_store() -> KeyStore:
@@ -10,4 +10,4 @@ def default_store() -> KeyStore:
     return KeyStore(config_dir())
 
 
-__all__ = ["ClientKeyError", "KeyStore", "KeyStoreError", "default_store", "digest"]
+__all__ = ["ClientKeyError", "KeyLocation", "KeyStore", "KeyStoreError", "default_store", "digest"]

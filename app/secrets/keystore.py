@@ -3,7 +3,7 @@
 Where it lives is decided on each write: the keyring if it takes the key (and gives it back), else
 the file. On read the file wins, since it only exists when the keyring failed last time (a write
 that reaches the keyring deletes it). Every write also replaces a small stamp file, which holds no
-secret, so that a running gateway notices a rotation made by another process with one `stat`.
+secret, so that a running gateway's file watcher notices a rotation made by another process.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import keyring
@@ -26,7 +27,18 @@ USERNAME = "api-key"
 FILE_NAME = "api-key"
 STAMP_NAME = "api-key.changed"
 
-Stamp = tuple[int, int, int] | None  # (inode, mtime_ns, size) of the stamp file; None while there is none
+
+@dataclass(frozen=True)
+class KeyLocation:
+    """Where the main key is kept: the system keyring, or a file readable only by its owner."""
+
+    in_keyring: bool
+    path: Path | None = None  # the fallback file, when that is where it is
+
+    def __str__(self) -> str:
+        if self.in_keyring:
+            return "stored in the system keyring"
+        return f"stored in a file readable only by you: {self.path}"
 
 
 class KeyStoreError(Exception):
@@ -72,24 +84,14 @@ class KeyStore:
         log.info("Rotated the API key; it is %s.", self.location())
         return key
 
-    def location(self) -> str:
-        """Where the key is (or will be), as a sentence fragment for the user."""
+    def location(self) -> KeyLocation:
+        """Where the key is (or will be). Reads the store: call it off any event loop."""
         if self._in_keyring is None:
             self.load()
         in_keyring = self._in_keyring
         if in_keyring is None:  # no key yet: say where one would go
             in_keyring = self._usable_backend() is not None
-        if in_keyring:
-            return "stored in the system keyring"
-        return f"stored in a file readable only by you: {self.path}"
-
-    def stamp(self) -> Stamp:
-        """Changes whenever any process stores a new key here. Cheap: one `stat`."""
-        try:
-            st = os.stat(self.stamp_path)
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return KeyLocation(True) if in_keyring else KeyLocation(False, self.path)
 
     # -- storage ----------------------------------------------------------------------------
 

@@ -19,15 +19,13 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from app import paths
-from app.config import parse, save
-from app.gateway.events import ChildStateChanged, GatewayStateChanged
-from app.gateway.runtime import Gateway, GatewayError
+from app.gateway import ChildStateChanged, ConfigApplied, GatewayError, GatewayStateChanged
+from app.launch import Services
 from app.logs import LOG_NAME
 from app.ui.host.feed import EventFeed
 from app.ui.host.gateway_thread import GatewayThread
 from app.ui.host.snapshot import GatewaySnapshot
-from app.ui.keys import KeyInfo, KeySource, default_source
+from app.ui.keys import KeyInfo, KeySource, MainKeySource
 from app.ui.models.activity import ActivityModel
 from app.ui.models.tables import ClientsModel, ServersModel
 from app.ui.tasks import TaskRunner, UserError
@@ -37,18 +35,23 @@ CLIENT_TICK_MS = 5000
 
 
 class DesktopApp(QObject):
-    notice = Signal(str, str)  # level ("info" | "done" | "warning" | "error"), sentence
+    notice = Signal(str, str, str)  # level ("info" | "done" | "warning" | "error"), sentence, topic ("" or a server)
+    resolved = Signal(str)  # the problem about this topic is over (a failed server runs again)
     status_changed = Signal()  # gateway state, child states or counts changed (once per batch)
     key_changed = Signal()
 
-    def __init__(self, gateway: Gateway, keys: KeySource | None = None, *, tray_available: bool | None = None) -> None:
+    def __init__(
+        self, services: Services, keys: KeySource | None = None, *, tray_available: bool | None = None
+    ) -> None:
         super().__init__()
         # The tray keeps the app alive with every window closed; only Quit (or Ctrl-C) ends it.
         QGuiApplication.setQuitOnLastWindowClosed(False)
+        self.services = services
+        gateway = services.gateway
         self.gateway = gateway  # lives on its own thread once run() starts: only `host` may call into it
         self.host = GatewayThread(gateway)
-        # No key source given: the gateway's own main key, read and rotated through the gateway's loop.
-        self.keys: KeySource = keys if keys is not None else default_source(gateway, self.host.to_thread)
+        # The main key, read and rotated off both loops (a rotation also updates the gateway's verifier).
+        self.keys: KeySource = keys if keys is not None else MainKeySource(services.main_key, self.host.to_thread)
         self.key: KeyInfo | None = None
         self.key_error: str | None = None
         self.last_error: str | None = None
@@ -77,7 +80,7 @@ class DesktopApp(QObject):
     # --- what the views read ----------------------------------------------------------------------
     @property
     def log_path(self) -> Any:
-        return paths.log_dir() / LOG_NAME
+        return self.services.log_dir / LOG_NAME
 
     @property
     def snapshot(self) -> GatewaySnapshot:
@@ -119,7 +122,11 @@ class DesktopApp(QObject):
         self.activity.take(events)
         for event in events:
             if isinstance(event, ChildStateChanged) and event.state == "failed" and event.error:
-                self.report("warning", f"Server '{event.name}' failed: {event.error}")
+                self.report("warning", f"Server '{event.name}' failed: {event.error}", topic=event.name)
+            elif isinstance(event, ChildStateChanged) and event.state in ("running", "disabled"):
+                self.resolved.emit(event.name)
+            elif isinstance(event, ConfigApplied) and event.ok:
+                self.report("info", event.message)
         if any(isinstance(e, GatewayStateChanged) for e in events):
             self.clients.refresh(force=True)
         self.status_changed.emit()
@@ -129,11 +136,11 @@ class DesktopApp(QObject):
         if any(r.state == "backoff" for r in self.servers.rows):
             self.servers.dataChanged.emit(self.servers.index(0, 2), self.servers.index(len(self.servers.rows) - 1, 2))
 
-    def report(self, level: str, sentence: str) -> None:
+    def report(self, level: str, sentence: str, topic: str = "") -> None:
         if level == "error":
             self.last_error = sentence
         log.log(logging.ERROR if level == "error" else logging.INFO, "%s", sentence)
-        self.notice.emit(level, sentence)
+        self.notice.emit(level, sentence, topic)
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -152,7 +159,7 @@ class DesktopApp(QObject):
         try:
             await self.host.call(self.gateway.start)
         except GatewayError as exc:
-            self.report("error", _for_panel(str(exc)))
+            self.report("error", _for_panel(exc))
             self.status_changed.emit()
             if not self.panel.isVisible():
                 self.show_panel()
@@ -208,9 +215,9 @@ class DesktopApp(QObject):
         return self.tasks.spawn(self._restart_gateway(), "restart the gateway")
 
     async def _restart_gateway(self) -> None:
-        error = await self.host.call(self.gateway.reload)
+        error = self.snapshot.config_error
         if error is not None:
-            raise UserError(f"The config file has a problem, so the gateway was not restarted: {error}")
+            raise UserError(f"The gateway was not restarted: {error}")
         await self._stop()
         await self._start()
 
@@ -218,11 +225,8 @@ class DesktopApp(QObject):
         return self.tasks.spawn(self._set_address(host, port), "change the gateway's address")
 
     async def _set_address(self, host: str, port: int) -> None:
-        path = self.snapshot.config_path
-        raw = dict(self.snapshot.loaded.raw)
-        raw["gateway"] = {**(raw.get("gateway") or {}), "host": host, "port": port}
-        parse(raw, path)  # a bad host is reported as the config's own sentence, before anything is written
-        await asyncio.to_thread(save, path, raw)
+        # The store's locked read-modify-write: a bad host is refused with the config's own sentence, unwritten.
+        await asyncio.to_thread(self.services.config.set_address, host, port)
         await self._restart_gateway()
         if self.snapshot.url:
             self.report("info", f"Now serving at {self.snapshot.url}. Give your clients this new URL.")
@@ -237,9 +241,6 @@ class DesktopApp(QObject):
         return True
 
     def copy_key(self) -> bool:
-        if not self.keys.available:
-            self.report("warning", self.keys.unavailable_reason)
-            return False
         if self.key is None:
             self.tasks.spawn(self._load_then_copy(), "read the API key")
             return False
@@ -253,8 +254,6 @@ class DesktopApp(QObject):
             self.copy_key()
 
     async def load_key(self) -> None:
-        if not self.keys.available:
-            return
         try:
             self.key = await self.keys.load()
             self.key_error = None
@@ -269,8 +268,6 @@ class DesktopApp(QObject):
         return self.tasks.spawn(self._rotate_key(), "rotate the API key")
 
     async def _rotate_key(self) -> None:
-        if not self.keys.available:
-            raise UserError(self.keys.unavailable_reason)
         self.key = await self.keys.rotate()
         self.key_changed.emit()
         names = sorted({c.name for c in self.snapshot.clients if c.key_name == "main"})
@@ -281,6 +278,8 @@ class DesktopApp(QObject):
         self.panel.show_panel()
 
 
-def _for_panel(sentence: str) -> str:
-    """The core's sentences name command-line flags; in the app the user changes things in Settings."""
-    return sentence.replace("(--port, or gateway.port in the config file)", "in Settings")
+def _for_panel(error: GatewayError) -> str:
+    """The core's fixes name command-line flags; in the app the user changes things in Settings."""
+    if error.kind == "port_in_use":
+        return f"{error.problem} Choose another port in Settings."
+    return str(error)

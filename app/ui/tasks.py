@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from app.config import ConfigError
-from app.gateway.runtime import GatewayError
+from app.gateway import GatewayError
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,15 @@
-"""How values read in the panel: times, durations, shortened call payloads with secrets masked."""
+"""How values read in the panel: times, durations, and call payloads (shortened and masked by the core)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from typing import Any
 
-MAX_STRING = 300
-MAX_ITEMS = 25
-MAX_DEPTH = 6
+from app.gateway import mask_and_shorten, result_summary
+
 MAX_TEXT = 6000
-SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie", "credential")
-MASK = "••••••"
+__all__ = ["clock", "duration", "pretty", "result_summary", "shorten", "since"]
 
 
 def clock(ts: float | None) -> str:
@@ -47,46 +44,9 @@ def duration(ms: float | None) -> str:
     return f"{ms / 60_000:.1f} min"
 
 
-def _is_secret(key: Any) -> bool:
-    return _secret_name(key if isinstance(key, str) else str(key))
-
-
-@functools.lru_cache(maxsize=4096)
-def _secret_name(key: str) -> bool:
-    # Field names repeat call after call ("text", "content", ...): the Qt thread, which shares the
-    # GIL with the gateway's thread, checks each one once instead of on every call.
-    lowered = key.lower()
-    return any(word in lowered for word in SECRET_WORDS)
-
-
-def shorten(value: Any, depth: int = 0) -> Any:
-    """A small display copy of a payload: long strings, long lists and deep nesting cut, secret-named fields masked.
-
-    It walks only what it keeps, so a huge result costs no more than its first few items.
-    """
-    if isinstance(value, str):
-        return value if len(value) <= MAX_STRING else f"{value[:MAX_STRING]}… ({len(value):,} characters)"
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if depth >= MAX_DEPTH:
-        return "…"
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for i, (key, item) in enumerate(value.items()):
-            if i >= MAX_ITEMS:
-                out["…"] = f"{len(value) - MAX_ITEMS} more fields"
-                break
-            out[str(key)] = MASK if _is_secret(key) and item else shorten(item, depth + 1)
-        return out
-    if isinstance(value, (list, tuple)):
-        items = [shorten(item, depth + 1) for item in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            items.append(f"… {len(value) - MAX_ITEMS} more items")
-        return items
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return shorten(dump(mode="json", by_alias=True, exclude_none=True), depth)
-    return shorten(repr(value), depth)
+def shorten(value: Any) -> Any:
+    """The core's one masking function: what the panel shows is what history stores."""
+    return mask_and_shorten(value)
 
 
 def pretty(value: Any) -> str:
@@ -95,21 +55,3 @@ def pretty(value: Any) -> str:
         return "—"
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "\n…"
-
-
-def result_summary(result: Any) -> str:
-    """One line for a tool result: the first text content, else what kinds of content it holds."""
-    if isinstance(result, dict):
-        content = result.get("content")
-        if isinstance(content, list) and content:
-            first = content[0]
-            if isinstance(first, dict) and first.get("type") == "text":
-                line = str(first.get("text", "")).strip().splitlines()
-                return (line[0][:120] if line else "") + (" …" if len(content) > 1 else "")
-            kinds = sorted({str(c.get("type")) for c in content if isinstance(c, dict)})
-            return ", ".join(kinds)
-        if "contents" in result:
-            return f"{len(result['contents'] or [])} resource content(s)"
-        if "messages" in result:
-            return f"{len(result['messages'] or [])} prompt message(s)"
-    return ""

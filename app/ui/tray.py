@@ -50,7 +50,7 @@ class Tray(QObject):
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
             self.app.show_panel()
 
-    def _balloon(self, level: str, sentence: str) -> None:
+    def _balloon(self, level: str, sentence: str, topic: str) -> None:
         # Errors surface even with the panel closed; routine confirmations stay quiet.
         if level == "error" and self.icon.isVisible() and not self.app.panel.isVisible():
             self.icon.showMessage("Switchboard", sentence, QSystemTrayIcon.MessageIcon.Warning, 8000)
@@ -80,9 +80,7 @@ class Tray(QObject):
         else:
             self._add("Start gateway", "start", lambda: app.start(), enabled=snapshot.state == "stopped")
         self._add("Copy connection URL", "copy_url", app.copy_url, enabled=snapshot.url is not None)
-        key_action = self._add("Copy API key", "copy_key", app.copy_key, enabled=app.keys.available)
-        if not app.keys.available:
-            key_action.setToolTip(app.keys.unavailable_reason)
+        self._add("Copy API key", "copy_key", app.copy_key)
         self.menu.addSeparator()
         self._servers_menu()
         self._add("Open control panel…", "open_panel", app.show_panel)

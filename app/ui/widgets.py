@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 class Notice(QFrame):
     """A dismissable one-line message; errors stay until dismissed, info fades after a while."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, dismissable: bool = True) -> None:
         super().__init__(parent)
         self.setObjectName("notice")
         layout = QHBoxLayout(self)
@@ -34,6 +34,7 @@ class Notice(QFrame):
         close.clicked.connect(self.hide)
         layout.addWidget(self.label, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        close.setVisible(dismissable)
         self.level = ""
         self._fade = QTimer(self)
         self._fade.setSingleShot(True)

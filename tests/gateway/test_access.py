@@ -25,7 +25,7 @@ async def two_servers(secured_gateway):
 
 async def test_restricted_key_sees_only_its_servers_and_tools_everywhere(two_servers):
     gw = two_servers
-    key = client_keys.add(gw.config_path, "cursor", servers=["files"], tools=["files__echo", "files__add_tool"])
+    key = client_keys.add(gw.config, "cursor", servers=["files"], tools=["files__echo", "files__add_tool"])
     async with Client(with_key(gw, key=key), mode="legacy") as client:
         assert {t.name for t in (await client.list_tools()).tools} == {"files__echo", "files__add_tool"}
         assert {p.name for p in (await client.list_prompts()).prompts} == {"files__greet"}
@@ -48,24 +48,26 @@ async def test_restricted_key_sees_only_its_servers_and_tools_everywhere(two_ser
 
     # The main key still sees everything, and the gateway knows which key made each call.
     calls: list[str] = []
-    gw.bus.subscribe(lambda e: calls.append(e.key_name) if type(e).__name__ == "CallStarted" else None)
+    gw.gateway.bus.subscribe(lambda e: calls.append(e.key_name) if type(e).__name__ == "CallStarted" else None)
     async with Client(with_key(gw), mode="legacy") as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"files__pid", "web__echo"} <= names
         await client.call_tool("web__echo", {"text": "x"})
     assert calls == ["main"]
-    assert all(c.identity.name in ("main", "cursor") for c in gw.clients())
+    assert all(c.identity.name in ("main", "cursor") for c in gw.gateway.clients())
 
 
 async def test_list_changed_respects_the_view(two_servers):
     gw = two_servers
-    key = client_keys.add(gw.config_path, "narrow", servers=["files"])
-    heard = {"narrow": anyio.Event(), "main": anyio.Event()}
+    key = client_keys.add(gw.config, "narrow", servers=["files"])
+    heard: dict[str, list[str]] = {"narrow": [], "main": []}
+    changed = {"narrow": anyio.Event(), "main": anyio.Event()}
 
     def listener(name: str):
         async def on_message(message) -> None:
             if isinstance(message, types.ToolListChangedNotification):
-                heard[name].set()
+                heard[name].append("tools")
+                changed[name].set()
 
         return on_message
 
@@ -74,27 +76,32 @@ async def test_list_changed_respects_the_view(two_servers):
         Client(sse_client(with_key(gw, "/sse")), mode="legacy", message_handler=listener("main")) as main,
     ):
         await narrow.list_tools()
-        await main.call_tool("web__add_tool", {"name": "hidden"})
+        await main.call_tool("web__add_tool", {"name": "hidden"})  # a server the narrow key cannot see
         with anyio.fail_after(10):
-            await heard["main"].wait()
-        await anyio.sleep(0.5)
-        assert not heard["narrow"].is_set()  # a change to a server it cannot see is not news to it
-        assert "web__hidden" not in {t.name for t in (await narrow.list_tools()).tools}
+            await changed["main"].wait()
+        # Then a change it can see. Changes are announced in order, so had the first reached it, it would
+        # have arrived before this one: one notification means the first never did.
+        await main.call_tool("files__add_tool", {"name": "visible"})
+        with anyio.fail_after(10):
+            await changed["narrow"].wait()
+        assert heard["narrow"] == ["tools"]
+        names = {t.name for t in (await narrow.list_tools()).tools}
+        assert "files__visible" in names and "web__hidden" not in names
 
 
 async def test_revoked_key_is_refused_on_the_next_request(two_servers):
     gw = two_servers
-    key = client_keys.add(gw.config_path, "temp")
+    key = client_keys.add(gw.config, "temp")
     async with httpx2.AsyncClient() as http:
-        assert (await http.get(f"{gw.url}", headers={"Authorization": f"Bearer {key}"})).status_code != 401
-        client_keys.revoke(gw.config_path, "temp")
-        refused = await http.get(f"{gw.url}", headers={"Authorization": f"Bearer {key}"})
+        assert (await http.get(f"{gw.gateway.url}", headers={"Authorization": f"Bearer {key}"})).status_code != 401
+        client_keys.revoke(gw.config, "temp")
+        refused = await http.get(f"{gw.gateway.url}", headers={"Authorization": f"Bearer {key}"})
     assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_main_key_rotation_applies_at_once(two_servers):
     gw = two_servers
-    old = gw.main_key.load_or_create()
+    old = gw.main_key.value()
     async with Client(with_key(gw, key=old), mode="legacy") as client:
         await client.list_tools()
         new = await anyio.to_thread.run_sync(gw.main_key.rotate)
@@ -107,12 +114,12 @@ async def test_main_key_rotation_applies_at_once(two_servers):
 async def test_no_key_and_forged_host_are_refused(two_servers):
     gw = two_servers
     async with httpx2.AsyncClient() as http:
-        assert (await http.get(gw.url)).status_code == 401
-        forged = await http.get(f"{gw.base_url}/health", headers={"Host": "evil.example"})
+        assert (await http.get(gw.gateway.url)).status_code == 401
+        forged = await http.get(f"{gw.gateway.base_url}/health", headers={"Host": "evil.example"})
         assert forged.status_code in (403, 421)
         foreign = await http.get(with_key(gw), headers={"Origin": "https://evil.example"})
         assert foreign.status_code == 403
-        assert (await http.get(f"{gw.base_url}/health")).status_code == 200
+        assert (await http.get(f"{gw.gateway.base_url}/health")).status_code == 200
 
 
 async def test_legacy_sse_posts_ride_on_the_key_that_opened_the_stream(two_servers):
@@ -122,5 +129,5 @@ async def test_legacy_sse_posts_ride_on_the_key_that_opened_the_stream(two_serve
     async with Client(sse_client(with_key(gw, "/sse")), mode="legacy") as client:
         assert (await client.call_tool("web__echo", {"text": "via sse"})).content[0].text == "via sse"
         async with httpx2.AsyncClient() as http:
-            guessed = await http.post(f"{gw.base_url}/messages/?session_id={'0' * 32}", json={"jsonrpc": "2.0"})
+            guessed = await http.post(f"{gw.gateway.base_url}/messages/?session_id={'0' * 32}", json={"jsonrpc": "2.0"})
         assert guessed.status_code == 401

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from app.gateway.children.supervisor import ChildLists
-from app.gateway.routing.catalog import Catalog, Route, published_name
+from app.gateway.children.model import ChildLists
+from app.gateway.routing.catalog import Catalog, Route
+from app.gateway.routing.names import assign
 
 VALID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -19,25 +20,44 @@ def lists(tools=(), prompts=(), resources=(), templates=()) -> ChildLists:
     )
 
 
+def names(*pairs: tuple[str, str]) -> list[str]:
+    published = assign(pairs)
+    return [published[p] for p in pairs]
+
+
 def test_plain_names_are_prefixed_readably():
-    assert published_name("github", "create_issue") == "github__create_issue"
+    assert names(("github", "create_issue")) == ["github__create_issue"]
 
 
-def test_invalid_characters_and_long_names_are_sanitized_with_a_stable_hash():
-    odd = published_name("my server", "get.file")
-    assert VALID.match(odd) and odd.startswith("my_server__get_file_")
-    assert odd == published_name("my server", "get.file")  # deterministic
-    long = published_name("s" * 40, "t" * 40)
+def test_names_that_only_need_characters_replaced_stay_readable():
+    assert names(("My Server (prod)!", "echo")) == ["My_Server_prod__echo"]
+    assert names(("my server", "get.file")) == ["my_server__get_file"]
+
+
+def test_long_names_get_a_stable_hash_and_fit():
+    [long] = names(("s" * 40, "t" * 40))
     assert VALID.match(long) and len(long) == 64
-    assert published_name("s" * 40, "t" * 40 + "x") != long  # different originals never meet
+    assert names(("s" * 40, "t" * 40)) == [long]  # deterministic
+    assert names(("s" * 40, "t" * 40 + "x")) != [long]  # different originals never meet
+
+
+def test_a_collision_is_never_dropped_silently(caplog):
+    """Server `a__b` with tool `c` and server `a` with tool `b__c` would both be `a__b__c`."""
+    catalog = Catalog.build({"a__b": lists(tools=["c"]), "a": lists(tools=["b__c"])})
+    published = sorted(t["name"] for t in catalog.tools)
+    assert len(published) == 2 and all(VALID.match(n) and n.startswith("a__b__c_") for n in published)
+    assert {catalog.tool_routes[n] for n in published} == {Route("a__b", "c"), Route("a", "b__c")}
+    assert "would all be published as a__b__c" in caplog.text
+    again = Catalog.build({"a": lists(tools=["b__c"]), "a__b": lists(tools=["c"])})
+    assert sorted(t["name"] for t in again.tools) == published  # deterministic
 
 
 def test_names_that_sanitize_alike_stay_distinct_and_route_back_exactly():
     catalog = Catalog.build({"a": lists(tools=["x.y", "x_y", "x y"])})
-    names = [t["name"] for t in catalog.tools]
-    assert len(set(names)) == 3 and all(VALID.match(n) for n in names)
-    assert {catalog.tool_routes[n].name for n in names} == {"x.y", "x_y", "x y"}
-    assert catalog.tool_routes["a__x_y"] == Route("a", "x_y")
+    published = [t["name"] for t in catalog.tools]
+    assert len(set(published)) == 3 and all(VALID.match(n) for n in published)
+    assert {catalog.tool_routes[n].name for n in published} == {"x.y", "x_y", "x y"}
+    assert catalog.tool_routes["a__x_y"] == Route("a", "x_y")  # the one already valid keeps its name
 
 
 def test_build_is_independent_of_child_order():
@@ -78,3 +98,11 @@ def test_template_matches_route_reads():
     assert catalog.route_resource("b://docs/readme") == Route("b", "b://docs/readme")
     assert catalog.route_resource("a://items/3") == Route("a", "a://items/3")
     assert catalog.route_resource("c://nothing") is None
+
+
+def test_a_rewritten_uri_is_a_valid_uri_with_the_server_percent_encoded():
+    catalog = Catalog.build({"my files": lists(resources=["file:///x"]), "b": lists(resources=["file:///x"])})
+    uris = sorted(r["uri"] for r in catalog.resources)
+    assert uris == ["switchboard://b/file:///x", "switchboard://my%20files/file:///x"]
+    assert catalog.route_resource("switchboard://my%20files/file:///x") == Route("my files", "file:///x")
+    assert all(" " not in u for u in uris)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import anyio
 import psutil
@@ -12,6 +11,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+from app.gateway.children.supervisor import backoff_delay
 from tests.conftest import running, stdio_child, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -41,15 +41,14 @@ async def test_kill_9_mid_call_answers_at_once_then_recovers(gateway_factory):
                 outcome["result"] = "returned"
             except MCPError as exc:
                 outcome["error"] = exc.error.message
-                outcome["at"] = time.monotonic()
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(slow_call)
-            await wait_for(lambda: bool(gw.upstream._inflight.get("toy")))
-            killed_at = time.monotonic()
-            os.kill(pid, signal.SIGKILL)
-        assert "toy" in str(outcome["error"])  # the error names the server
-        assert float(outcome["at"]) - killed_at < 1.0  # answered at once, not after a timeout
+        # The call would take 60 s; a dead child's answer comes at once, long before this bound.
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(slow_call)
+                await wait_for(lambda: bool(gw.connected._inflight.get("toy")))
+                os.kill(pid, signal.SIGKILL)
+        assert "Server 'toy' stopped while handling the request" in str(outcome["error"])  # it names the server
 
         # The other child never noticed.
         assert gw.supervisors["other"].state.value == "running"
@@ -78,25 +77,26 @@ async def test_call_to_a_child_in_backoff_names_it(gateway_factory):
         assert "Server 'toy' is not running" in caught.value.error.message
 
 
-async def test_child_that_exits_at_start_backs_off_doubling_and_others_serve(gateway_factory):
+def test_backoff_doubles_from_half_a_second_to_thirty():
+    assert [backoff_delay(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert backoff_delay(1, permanent=True) == 30
+
+
+async def test_child_that_exits_at_start_backs_off_says_why_and_others_serve(gateway_factory):
     gw = await gateway_factory({"bad": stdio_child("toy.py", "--exit-at-start"), "good": stdio_child("toy.py")})
     await wait_for(running(gw, "good"))
     bad = gw.supervisors["bad"]
-    retries: list[float] = []
-    unsubscribe = gw.bus.subscribe(
-        lambda e: (
-            retries.append(e.next_retry_at - time.time())
-            if getattr(e, "name", None) == "bad" and getattr(e, "state", None) == "backoff"
-            else None
-        )
-    )
-    await wait_for(lambda: len(retries) >= 3, timeout=60)  # three starts of a Python child, slow on a busy machine
+    backoffs: list[object] = []
+    def on_event(e: object) -> None:
+        if (getattr(e, "name", ""), getattr(e, "state", "")) == ("bad", "backoff"):
+            backoffs.append(e)
+
+    unsubscribe = gw.bus.subscribe(on_event)
+    await wait_for(lambda: len(backoffs) >= 2, timeout=60)  # it is retried, again and again
     unsubscribe()
     assert bad.state.value in ("backoff", "starting")
     assert "refusing to start" in (bad.error or ""), bad.error  # the child's own last stderr line explains it
-    # 0.5 s, 1 s, 2 s, ... (each measured from when the state was published)
-    assert retries[1] > retries[0] * 1.5 and retries[2] > retries[1] * 1.5, retries
-    assert retries[0] <= 0.6, retries
+    assert all(e.next_retry_at is not None for e in backoffs)  # the panel shows when the next try is
     health = gw.health()
     assert health["status"] == "degraded"
     assert health["children"]["good"]["state"] == "running"
@@ -129,7 +129,7 @@ async def test_stop_leaves_no_orphan_processes(gateway_factory):
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(in_flight)
-        await wait_for(lambda: bool(gw.upstream._inflight.get("a")))
+        await wait_for(lambda: bool(gw.connected._inflight.get("a")))
         with anyio.fail_after(10):
             await gw.stop()
     assert "error" in outcome  # the in-flight call was answered, not left hanging

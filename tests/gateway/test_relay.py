@@ -68,7 +68,7 @@ async def test_cancel_reaches_the_child(toy_gateway):
         with anyio.move_on_after(0.5):
             await client.call_tool("toy__slow", {"seconds": 30})
         # The gateway must not keep the call in flight: it is cancelled at the child too.
-        await wait_for(lambda: not toy_gateway.upstream._inflight.get("toy"), timeout=5)
+        await wait_for(lambda: not toy_gateway.connected._inflight.get("toy"), timeout=5)
         assert (await client.call_tool("toy__echo", {"text": "after"})).content[0].text == "after"
 
 

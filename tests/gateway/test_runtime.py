@@ -47,24 +47,67 @@ async def test_disable_stops_the_child_persists_and_clients_see_the_change(gatew
         assert (await client.call_tool("toy__echo", {"text": "again"})).content[0].text == "again"
 
 
-async def test_edits_on_disk_apply_live_and_a_bad_edit_keeps_the_last_good(gateway_factory):
+async def test_edits_on_disk_apply_live_and_a_broken_file_keeps_the_last_good(gateway_factory):
     gw = await gateway_factory({"toy": stdio_child("toy.py")})
     await wait_for(running(gw, "toy"))
     raw = json.loads(gw.config_path.read_text())
     changed, on_message = tool_list_watcher()
     async with Client(gw.url, mode="legacy", message_handler=on_message) as client:
-        gw.config_path.write_text(json.dumps({**raw, "mcpServers": {"toy": {"args": []}}}))
+        gw.config_path.write_text(json.dumps(raw)[:-5])  # half a file: not JSON
         await wait_for(lambda: gw.config_error is not None, timeout=5)
-        assert "mcpServers.toy: needs either `command`" in str(gw.config_error)
+        assert "not valid JSON" in gw.config_error.sentence()
+        assert gw.health()["config"] == "the config file has a problem; the last good config is running"
         assert (await client.call_tool("toy__echo", {"text": "kept"})).content[0].text == "kept"
 
         raw["mcpServers"]["second"] = stdio_child("toy.py")
         gw.config_path.write_text(json.dumps(raw))
         await wait_for(lambda: "second" in gw.supervisors and running(gw, "second")(), timeout=15)
-        assert gw.config_error is None
+        assert gw.config_error is None and "config" not in gw.health()
         with anyio.fail_after(10):
             await changed.wait()
         assert (await client.call_tool("second__echo", {"text": "new"})).content[0].text == "new"
+
+
+async def test_one_bad_server_entry_fails_alone_and_the_others_run(gateway_factory, monkeypatch):
+    monkeypatch.delenv("SWITCHBOARD_TEST_UNSET", raising=False)
+    gw = await gateway_factory({
+        "toy": stdio_child("toy.py"),
+        "typo": {"comand": "x"},
+        "unset": {"url": "https://${SWITCHBOARD_TEST_UNSET}/mcp"},
+    })
+    await wait_for(running(gw, "toy"))
+    assert gw.config_error is None  # the file as a whole is fine
+    typo, unset = gw.supervisors["typo"], gw.supervisors["unset"]
+    assert (typo.state.value, unset.state.value) == ("failed", "failed")
+    assert typo.error == "mcpServers.typo.comand: unknown field (did you mean `command`?)"
+    assert "environment variable SWITCHBOARD_TEST_UNSET is not set" in (unset.error or "")
+    assert gw.health()["status"] == "degraded"
+    async with Client(gw.url, mode="legacy") as client:
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("typo__echo", {})
+        assert "cannot start: mcpServers.typo.comand: unknown field" in caught.value.error.message
+        assert (await client.call_tool("toy__echo", {"text": "fine"})).content[0].text == "fine"
+
+    # Fixing the entry on disk starts it; removing another stops it.
+    raw = json.loads(gw.config_path.read_text())
+    raw["mcpServers"]["typo"] = stdio_child("toy.py")
+    del raw["mcpServers"]["unset"]
+    gw.config_path.write_text(json.dumps(raw))
+    await wait_for(running(gw, "typo"))
+    await wait_for(lambda: "unset" not in gw.supervisors)
+
+
+async def test_a_modified_entry_restarts_only_that_child(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py"), "other": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy", "other"))
+    async with Client(gw.url, mode="legacy") as client:
+        before = {n: (await client.call_tool(f"{n}__pid", {})).content[0].text for n in ("toy", "other")}
+        raw = json.loads(gw.config_path.read_text())
+        raw["mcpServers"]["toy"]["env"] = {"CHANGED": "1"}
+        gw.config_path.write_text(json.dumps(raw))
+        await wait_for(lambda: gw.supervisors["toy"].config.env == {"CHANGED": "1"} and running(gw, "toy")())
+        after = {n: (await client.call_tool(f"{n}__pid", {})).content[0].text for n in ("toy", "other")}
+    assert after["toy"] != before["toy"] and after["other"] == before["other"]
 
 
 async def test_health_is_public_and_says_little(gateway_factory):
@@ -99,7 +142,7 @@ async def test_accepted_connections_have_nagle_off():
     import asyncio
     import socket
 
-    from app.gateway.http.app import bind_socket
+    from app.gateway.http.serving import bind_socket
 
     accepted: list[int] = []
 

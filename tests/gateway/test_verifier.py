@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from app.config.models import ClientKey
-from app.config.store import save
-from app.gateway.security.identity import MAIN, KeyIdentity
-from app.gateway.security.verifier import KeyVerifier
+from app.gateway import MAIN, KeyIdentity, KeyVerifier, open_access
+from app.launch import build_services
 from app.secrets import client_keys
-from app.secrets.keystore import KeyStore
+from tests.conftest import write_config
+
+FAIL_BACKEND = "keyring.backends.fail.Keyring"  # a subprocess gets no real keyring: the key goes to the file
 
 
 def entry(name: str, key: str, servers: list[str] | None = None, tools: list[str] | None = None) -> ClientKey:
@@ -30,7 +36,6 @@ def test_identity_allow_lists() -> None:
     assert identity.allows_tool("files", "files__read")
     assert not identity.allows_tool("files", "files__write")
     assert not identity.allows_tool("web", "files__read")  # a listed tool name cannot smuggle in another server
-    assert identity.allows_prompt("files") and not identity.allows_prompt("web")
     servers_only = KeyIdentity("s", servers=frozenset({"files"}))
     assert servers_only.allows_tool("files", "files__anything") and not servers_only.allows_server("web")
     assert MAIN.allows_tool("any", "any__thing")
@@ -56,61 +61,68 @@ def test_set_client_keys_revokes_at_once() -> None:
     assert verifier.verify("key-b") == KeyIdentity("b")
 
 
-def test_a_rotation_by_another_process_is_seen_on_the_next_check(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path)
-    old = store.load_or_create()
-    verifier = KeyVerifier(old, source=store)
-    told: list[int] = []
-    verifier.subscribe(lambda: told.append(1))
+def test_checking_a_key_touches_neither_disk_nor_keyring(monkeypatch, memory_keyring) -> None:
+    """A Keychain prompt or a locked Secret Service on the request path would freeze every client."""
+    verifier = KeyVerifier("main", [entry("a", "key-a")])
+    touched: list[str] = []
 
-    new = KeyStore(tmp_path).rotate()  # as `switchboard rotate-key` would, in its own process
-    assert verifier.verify(old) is None
-    assert verifier.verify(new) is MAIN
-    assert told == [1]
+    def refuse(*args: object, **kwargs: object) -> object:
+        touched.append(str(args[:1]))
+        raise AssertionError("I/O on the request path")
 
-
-class _Source:
-    """A store changed behind the stamp's back (say, the keyring edited by hand)."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.loads = 0
-
-    def load(self) -> str | None:
-        self.loads += 1
-        return self.key
-
-    def stamp(self) -> object:
-        return "never changes"
+    monkeypatch.setattr("builtins.open", refuse)
+    monkeypatch.setattr("os.stat", refuse)
+    monkeypatch.setattr(memory_keyring, "get_password", refuse)
+    for presented in ("main", "key-a", "wrong", "x" * 100):
+        verifier.verify(presented)
+    assert touched == []
 
 
-def test_a_failed_check_rereads_the_store_at_most_once_a_second() -> None:
-    now = [100.0]
-    source = _Source("k1")
-    verifier = KeyVerifier("k1", source=source, clock=lambda: now[0])
-    source.key = "k2"
-    assert verifier.verify("k2") is None  # less than a second since the last read
-    assert source.loads == 0
-    now[0] += 1.5
-    assert verifier.verify("k2") is MAIN  # re-read, found the new key
-    assert verifier.verify("k1") is None
-    assert source.loads == 1
-    for _ in range(50):
-        verifier.verify("wrong")  # a flood of bad keys costs one read per second, no more
-    assert source.loads == 1
+def test_a_rotation_by_another_process_reaches_the_verifier(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config.json", {})
+    services = build_services(path, guard=open_access)
+    try:
+        old = services.main_key.value()
+        rotated = subprocess.run(
+            [sys.executable, "-m", "app", "rotate-key", "--config", str(path)],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHON_KEYRING_BACKEND": FAIL_BACKEND},
+        )
+        assert rotated.returncode == 0, rotated.stderr
+        new = rotated.stdout.strip()
+        assert new and new != old
+        wait_until(lambda: services.verifier.verify(new) is MAIN)  # the stamp file's watcher read it, off the loop
+        assert services.verifier.verify(old) is None
+    finally:
+        services.close()
 
 
-def test_keys_added_or_revoked_in_the_config_apply_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "config.json"
-    save(path, {"gateway": {"port": 0}, "mcpServers": {}})
-    verifier = KeyVerifier("main", [], config_path=path)
-    key = client_keys.add(path, "cursor", servers=["files"])
-    assert verifier.verify(key) == KeyIdentity("cursor", servers=frozenset({"files"}))
-    client_keys.revoke(path, "cursor")
-    assert verifier.verify(key) is None
+def test_keys_added_or_revoked_in_the_config_reach_the_verifier(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config.json", {})
+    services = build_services(path, guard=open_access)
+    try:
+        key = client_keys.add(services.config, "cursor", servers=["files"])  # this process: at once
+        assert services.verifier.verify(key) == KeyIdentity("cursor", servers=frozenset({"files"}))
+        client_keys.revoke(services.config, "cursor")
+        assert services.verifier.verify(key) is None
 
-    key = client_keys.add(path, "again")
-    assert verifier.verify(key) is not None
-    path.write_text("{ half-written")
-    assert verifier.verify(key) is not None  # a broken file keeps the keys that were loaded
-    assert verifier.verify("main") is MAIN
+        added = subprocess.run(  # another process: noticed by the config store's watcher
+            [sys.executable, "-m", "app", "keys", "add", "other", "--config", str(path)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert added.returncode == 0, added.stderr
+        other = added.stdout.strip()
+        wait_until(lambda: services.verifier.verify(other) is not None)
+
+        path.write_text("{ half-written")
+        wait_until(lambda: services.config.error is not None)
+        assert services.verifier.verify(other) is not None  # a broken file keeps the keys that were loaded
+        assert services.verifier.verify(services.main_key.value()) is MAIN
+    finally:
+        services.close()
+
+
+def wait_until(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.config.store import save
+from app.config import ConfigStore, save
 from app.secrets import client_keys
 from app.secrets.keystore import KeyStore
 from tests.memory_keyring import MemoryKeyring
@@ -54,7 +54,7 @@ def test_keys_add_list_revoke(config: Path, capsys) -> None:
     )
     assert code == 0
     key = out.strip()
-    assert client_keys.digest(key) == client_keys.list_keys(config)[0].sha256
+    assert client_keys.digest(key) == client_keys.list_keys(ConfigStore(config))[0].sha256
     assert "will not be shown again" in err
     assert "no server named 'ghost'" in err
     assert key not in config.read_text()

@@ -12,6 +12,7 @@ import keyring.backends.null
 import pytest
 from keyring.errors import KeyringError
 
+from app.config.watcher import stamp_of
 from app.secrets.keystore import FILE_NAME, SERVICE, USERNAME, KeyStore
 from tests.memory_keyring import MemoryKeyring
 
@@ -29,7 +30,7 @@ def test_first_use_makes_a_key_in_the_keyring(tmp_path: Path, memory_keyring: Me
     assert URLSAFE_43.match(key)
     assert memory_keyring.passwords == {(SERVICE, USERNAME): key}
     assert not (tmp_path / FILE_NAME).exists()
-    assert store.location() == "stored in the system keyring"
+    assert str(store.location()) == "stored in the system keyring"
     assert store.load_or_create() == key
     assert KeyStore(tmp_path).load() == key  # another process finds the same key
 
@@ -37,23 +38,23 @@ def test_first_use_makes_a_key_in_the_keyring(tmp_path: Path, memory_keyring: Me
 def test_rotate_replaces_the_stored_key(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
     store = KeyStore(tmp_path)
     old = store.load_or_create()
-    stamp = store.stamp()
+    stamp = stamp_of(store.stamp_path)
     new = store.rotate()
     assert new != old and URLSAFE_43.match(new)
     assert memory_keyring.passwords[(SERVICE, USERNAME)] == new
     assert KeyStore(tmp_path).load() == new
-    assert store.stamp() != stamp
+    assert stamp_of(store.stamp_path) != stamp
 
 
 @pytest.mark.usefixtures("no_keyring")
 def test_no_keyring_falls_back_to_a_private_file(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "config")
     path = tmp_path / "config" / FILE_NAME
-    assert store.location() == f"stored in a file readable only by you: {path}"  # said before any key exists
+    assert str(store.location()) == f"stored in a file readable only by you: {path}"  # said before any key exists
     key = store.load_or_create()
     assert path.read_text().strip() == key
     assert mode(path) == 0o600
-    assert store.location() == f"stored in a file readable only by you: {path}"
+    assert str(store.location()) == f"stored in a file readable only by you: {path}"
     assert KeyStore(tmp_path / "config").load() == key
 
     new = store.rotate()
@@ -89,7 +90,7 @@ def test_a_keyring_that_cannot_keep_the_key_means_the_file(tmp_path: Path, backe
         key = store.load_or_create()
         assert (tmp_path / FILE_NAME).read_text().strip() == key
         assert mode(tmp_path / FILE_NAME) == 0o600
-        assert store.location().startswith("stored in a file readable only by you")
+        assert str(store.location()).startswith("stored in a file readable only by you")
         assert KeyStore(tmp_path).load_or_create() == key
     finally:
         keyring.set_keyring(before)
@@ -101,12 +102,12 @@ def test_the_file_wins_until_the_keyring_takes_a_new_key(tmp_path: Path, memory_
     (tmp_path / FILE_NAME).write_text("newer-key-from-the-file\n")
     store = KeyStore(tmp_path)
     assert store.load_or_create() == "newer-key-from-the-file"
-    assert store.location().startswith("stored in a file")
+    assert str(store.location()).startswith("stored in a file")
 
     new = store.rotate()
     assert memory_keyring.passwords[(SERVICE, USERNAME)] == new
     assert not (tmp_path / FILE_NAME).exists()
-    assert store.location() == "stored in the system keyring"
+    assert str(store.location()) == "stored in the system keyring"
     assert KeyStore(tmp_path).load() == new
 
 
@@ -121,7 +122,7 @@ def test_a_loosened_file_mode_is_repaired_on_read(tmp_path: Path) -> None:
 
 def test_the_stamp_holds_no_secret(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
     store = KeyStore(tmp_path)
-    assert store.stamp() is None
+    assert stamp_of(store.stamp_path) is None
     key = store.load_or_create()
-    assert store.stamp() is not None
+    assert stamp_of(store.stamp_path) is not None
     assert key not in store.stamp_path.read_text()

@@ -40,7 +40,7 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 
 @pytest.fixture
 def run(qloop: asyncio.AbstractEventLoop) -> Run:
-    def run(coro: Coroutine[Any, Any, Any], timeout: float = 20.0) -> Any:
+    def run(coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:  # generous: the machine is shared
         return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return run
@@ -61,29 +61,6 @@ def child_state(app: Any, name: str) -> str | None:
     return row.state if row is not None else None
 
 
-class InMemoryKeys:
-    """A key store at the true edge (no keyring in CI): the same KeySource shape the app adapts."""
-
-    available = True
-    unavailable_reason = ""
-
-    def __init__(self) -> None:
-        self.value = "sb-first-key-0123456789"
-        self.rotations = 0
-
-    async def load(self) -> Any:
-        from app.ui.keys import KeyInfo
-
-        return KeyInfo(self.value, "Stored in memory for this test.")
-
-    async def rotate(self) -> Any:
-        from app.ui.keys import KeyInfo
-
-        self.rotations += 1
-        self.value = f"sb-rotated-key-{self.rotations}"
-        return KeyInfo(self.value, "Stored in memory for this test.")
-
-
 @pytest.fixture
 def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callable[..., Any]:
     """`async with desktop_factory(servers) as app:` a DesktopApp on a real gateway (port 0), run as app/main does.
@@ -91,7 +68,7 @@ def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callabl
     The app lives only inside the running loop, as in production: pytest-qt pumps Qt events between
     test phases, outside the loop, and the gateway must not be alive then.
     """
-    from app.launch import build_gateway
+    from app.launch import build_services
     from app.ui.desktop import DesktopApp
 
     count = itertools.count()
@@ -102,8 +79,8 @@ def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callabl
     ) -> AsyncIterator[Any]:
         servers = {"demo": demo_child()} if servers is None else servers
         path = write_config(tmp_path / f"app-{next(count)}" / "config.json", servers, **gateway)
-        gw = build_gateway(path)
-        app = DesktopApp(gw, keys, tray_available=tray)  # keys None: the gateway's own main key
+        services = build_services(path)
+        app = DesktopApp(services, keys, tray_available=tray)  # keys None: the main key, as the tray uses it
         task = asyncio.ensure_future(app.run())
         try:
             await until(lambda: app.snapshot.state == "running" or app.last_error or task.done(),
@@ -113,21 +90,21 @@ def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callabl
         finally:
             app.request_quit()
             assert await asyncio.wait_for(task, 15) == 0
+            services.close()
 
     return make
 
 
-def client_url(gateway: Any, path: str = "/mcp", key: str | None = None) -> str:
-    """The URL an SDK client uses: with the API key in the query when the gateway asks for one."""
-    main_key = getattr(gateway, "main_key", None)
-    if main_key is None and key is None:
-        return f"{gateway.base_url}{path}"
-    return f"{gateway.base_url}{path}?api_key={key or main_key.load_or_create()}"
+def client_url(app: Any, path: str = "/mcp", key: str | None = None) -> str:
+    """The URL an SDK client uses, with the API key in the query (`app`: the DesktopApp)."""
+    return f"{app.snapshot.base_url}{path}?api_key={key or app.services.main_key.value()}"
 
 
 async def save_png(widget: Any, name: str) -> Path:
-    """Render a widget into tests/artifacts/ after letting the loop settle its layout."""
-    await asyncio.sleep(0.1)
+    """Render a widget into tests/artifacts/ once Qt has laid it out: a few turns of the loop hand Qt its
+    pending layout events (processEvents() here would re-enter qasync's loop)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     assert widget.grab().save(str(path)), f"could not write {path}"

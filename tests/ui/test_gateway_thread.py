@@ -50,7 +50,7 @@ def test_gateway_serves_from_its_own_thread_and_a_burst_lands_in_activity(deskto
                     await asyncio.sleep(0.005)
 
             async def one_client(n: int) -> None:
-                async with Client(client_url(gw), mode="legacy") as client:
+                async with Client(client_url(app), mode="legacy") as client:
                     results = await asyncio.gather(
                         *(client.call_tool("demo__add", {"a": n, "b": i}) for i in range(CALLS_PER_CLIENT))
                     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx2
 import psutil
 from mcp import Client
@@ -71,7 +73,11 @@ def test_copy_url_and_stop_start_from_menu(desktop_factory, run):
 
             app.tray.action("start").trigger()
             await until(lambda: app.snapshot.state == "running")
-            assert (await get(gw.base_url + "/health")).status_code == 200
+            codes = [(await get(gw.base_url + "/health")).status_code]
+            while codes[-1] == 503:  # "starting" until the demo child is up again
+                await asyncio.sleep(0.05)
+                codes.append((await get(gw.base_url + "/health")).status_code)
+            assert codes[-1] == 200
 
     run(scenario())
 
@@ -90,7 +96,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 if method:
                     notifications.append(method)
 
-            async with Client(client_url(gw), mode="legacy", message_handler=on_message) as client:
+            async with Client(client_url(app), mode="legacy", message_handler=on_message) as client:
                 assert "demo__echo" in names(await client.list_tools())
                 app.tray.rebuild()
                 app.tray.action("server:demo").trigger()  # untick: disable
@@ -98,9 +104,9 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 await until(lambda: "notifications/tools/list_changed" in notifications, what="tools/list_changed")
                 assert names(await client.list_tools()) == set()
                 await until(lambda: not any(psutil.pid_exists(p) for p in before), what="the child to exit")
-                from app.config import load
+                from app.config import read
 
-                assert load(gw.config_path).config.mcpServers["demo"].enabled is False  # persisted
+                assert read(gw.config_path).config.mcpServers["demo"].enabled is False  # persisted
 
                 app.feed.flush()
                 app.tray.rebuild()
@@ -109,7 +115,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 action.trigger()  # tick: enable again
                 await until(lambda: child_state(app, "demo") == "running")
                 assert "demo__echo" in names(await client.list_tools())
-                assert load(gw.config_path).config.mcpServers["demo"].enabled is True
+                assert read(gw.config_path).config.mcpServers["demo"].enabled is True
 
     run(scenario(), timeout=40)
 

@@ -6,14 +6,12 @@ state; it never blocks or takes down the others, nor the gateway.
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 import httpx2
@@ -21,15 +19,16 @@ import mcp_types as types
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
-from mcp_types.jsonrpc import CONNECTION_CLOSED, INTERNAL_ERROR
+from mcp_types.jsonrpc import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import TypeAdapter
 
 from app import __version__
-from app.config.models import ChildConfig, RemoteServer, StdioServer
-from app.gateway.children.transports import StderrCapture, transport_attempts, watch_closed
+from app.config.models import ChildConfig, GatewaySettings, RemoteServer, StdioServer
+from app.gateway.children.model import ChildLists, ChildState, ChildTimedOut, ChildUnavailable, UpstreamRelay
+from app.gateway.children.stderr import StderrCapture
+from app.gateway.children.stdio import ConnectionEnd
+from app.gateway.children.transports import transport_attempts, watch_closed
 from app.gateway.events import ChildStateChanged, EventBus
-from app.gateway.sdk import patches as sdk_fixes  # noqa: F401  (applies linear stdio line reading before any child starts)
 from app.gateway.sdk.raw import resolve_input, send_raw
 
 log = logging.getLogger(__name__)
@@ -42,64 +41,37 @@ LIST_PAGE_CAP = 100
 CLIENT_INFO = types.Implementation(name="switchboard", version=__version__)
 # The requests a 2026-era child may answer with input_required.
 INPUT_METHODS = ("tools/call", "prompts/get", "resources/read")
-_INPUT_RESPONSES: TypeAdapter[types.InputResponses] = TypeAdapter(types.InputResponses)
 
 
-class ChildState(enum.StrEnum):
-    STARTING = "starting"
-    RUNNING = "running"
-    BACKOFF = "backoff"
-    FAILED = "failed"
-    DISABLED = "disabled"
-    STOPPED = "stopped"
-
-
-class ChildUnavailable(MCPError):
-    """Raised for a call to a child that is not running; its message names the server."""
-
-
-@dataclass
-class ChildLists:
-    """The child's own lists as raw wire dicts, kept verbatim (schemas included)."""
-
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    prompts: list[dict[str, Any]] = field(default_factory=list)
-    resources: list[dict[str, Any]] = field(default_factory=list)
-    templates: list[dict[str, Any]] = field(default_factory=list)
-
-
-class UpstreamRelay(Protocol):
-    """Where a child's own requests and notifications go: to the client whose call is in flight.
-
-    Over stdio a child's sampling or log message carries no link to the request that caused it,
-    so the relay picks the most recent call still in flight through that child.
-    """
-
-    async def sampling(self, child: str, params: types.CreateMessageRequestParams) -> Any: ...
-    async def elicitation(self, child: str, params: types.ElicitRequestParams) -> Any: ...
-    async def list_roots(self, child: str) -> Any: ...
-    async def log_message(self, child: str, params: types.LoggingMessageNotificationParams) -> None: ...
-    async def resource_updated(self, child: str, uri: str) -> None: ...
+def backoff_delay(failures: int, *, permanent: bool = False) -> float:
+    """Seconds before the next start after `failures` failed ones in a row: 0.5, 1, 2, ... up to 30 s.
+    A permanent failure (command not found or not executable) waits the longest: it will not fix itself."""
+    if permanent:
+        return BACKOFF_CAP
+    return min(BACKOFF_FIRST * 2 ** (max(failures, 1) - 1), BACKOFF_CAP)
 
 
 class ChildSupervisor:
     def __init__(
         self,
         name: str,
-        config: ChildConfig,
+        config: ChildConfig | None,
         *,
         bus: EventBus,
         log_dir: Path,
         relay: UpstreamRelay,
         on_lists_changed: Callable[[str], None],
+        settings: Callable[[], GatewaySettings] = GatewaySettings,
+        invalid: str | None = None,
     ) -> None:
+        """`config` None with `invalid` set: an entry that cannot be used (the sentence says why); it is
+        shown as failed and never started."""
         self.name = name
-        self.config = config
         self.bus = bus
         self.relay = relay
         self.on_lists_changed = on_lists_changed
+        self.settings = settings
         self.stderr = StderrCapture(name, log_dir)
-        self.state = ChildState.STOPPED if config.enabled else ChildState.DISABLED
         self.error: str | None = None
         self.next_retry_at: float | None = None
         self.lists = ChildLists()
@@ -108,18 +80,55 @@ class ChildSupervisor:
         self.calls = 0
         self.running_since: float | None = None
         self._client: Client | None = None
+        self._end = ConnectionEnd()
         self._failures = 0
+        self.config: ChildConfig | None = None
+        self.invalid: str | None = None
+        self.state = ChildState.STOPPED
+        self.first_start = anyio.Event()  # set once the first start is over, either way (readiness)
+        self.reconfigure(config, invalid)
+
+    def reconfigure(self, config: ChildConfig | None, invalid: str | None = None) -> None:
+        """Take a new entry (while not running). A server that will start gets a new first start to wait for."""
+        self.config, self.invalid = config, invalid
+        self._failures = 0
+        if invalid is not None or config is None:
+            self.first_start.set()
+            self._set_state(ChildState.FAILED, invalid or "no entry in the config")
+        elif not config.enabled:
+            self.first_start.set()
+            self._set_state(ChildState.DISABLED)
+        else:
+            if self.first_start.is_set():
+                self.first_start = anyio.Event()
+            self.error = None
+            self._set_state(ChildState.STOPPED)
+
+    @property
+    def enabled(self) -> bool:
+        return self.config is not None and self.config.enabled and self.invalid is None
+
+    def mark_failed(self, reason: str) -> None:
+        self.first_start.set()
+        self._set_state(ChildState.FAILED, reason)
+
+    def reset_backoff(self) -> None:
+        """Forget the failure streak: the next start is attempted at once (Restart now)."""
+        self._failures = 0
+        self.next_retry_at = None
 
     @property
     def kind(self) -> str:
-        return self.config.kind
+        return self.config.kind if self.config is not None else "invalid"
 
     @property
     def target(self) -> str:
         """The command line or URL, for display (headers and env values are never shown)."""
         if isinstance(self.config, StdioServer):
             return " ".join([self.config.command, *self.config.args])
-        return self.config.url
+        if isinstance(self.config, RemoteServer):
+            return self.config.url
+        return ""
 
     # --- supervision ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -132,15 +141,17 @@ class ChildSupervisor:
                 if ran_for >= BACKOFF_RESET_AFTER:
                     self._failures = 0
                 self._failures += 1
-                delay = BACKOFF_CAP if permanent else min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_CAP)
+                delay = backoff_delay(self._failures, permanent=permanent)
                 self.next_retry_at = time.time() + delay
                 self._set_state(ChildState.FAILED if permanent else ChildState.BACKOFF, reason)
+                self.first_start.set()
                 log.warning("server %s: %s; retrying in %.1f s", self.name, reason, delay)
-                await anyio.sleep(delay)  # a manual restart cancels this task and starts a new one
+                await anyio.sleep(delay)  # Restart now cancels this task and starts a new one
                 self.next_retry_at = None
         finally:
             self._disconnected()
-            self._set_state(ChildState.STOPPED if self.config.enabled else ChildState.DISABLED)
+            self.first_start.set()
+            self._set_state(ChildState.STOPPED if self.enabled else ChildState.DISABLED)
 
     def _disconnected(self) -> None:
         had_lists = self._client is not None
@@ -152,6 +163,7 @@ class ChildSupervisor:
 
     async def _run_once(self) -> tuple[str, float, bool]:
         """Connect and serve until the connection ends: (why it ended, seconds it ran, permanent?)."""
+        self._end = ConnectionEnd()
         try:
             async with AsyncExitStack() as stack:
                 client, closed = await self._connect(stack)
@@ -171,6 +183,8 @@ class ChildSupervisor:
                 started = time.monotonic()
                 self.stderr.mark()
                 self._set_state(ChildState.RUNNING)
+                log.info("Server %s is running (%d tools)", self.name, len(self.lists.tools))
+                self.first_start.set()
                 self.on_lists_changed(self.name)
                 await closed.wait()
                 ran_for = time.monotonic() - started
@@ -182,11 +196,15 @@ class ChildSupervisor:
             return self._describe_failure(_first_cause(exc)), 0.0, permanent
 
     def _exit_reason(self) -> str:
+        if self._end.reason:
+            return self._end.reason
         tail = self.stderr.last_line()
         reason = "the server closed its connection" if self.kind == "remote" else "the server process exited"
         return f"{reason}: {tail}" if tail else reason
 
     def _describe_failure(self, exc: BaseException) -> str:
+        if self._end.reason:
+            return self._end.reason
         if isinstance(exc, FileNotFoundError) and isinstance(self.config, StdioServer):
             return f"command not found: {self.config.command}"
         if isinstance(exc, PermissionError) and isinstance(self.config, StdioServer):
@@ -217,7 +235,8 @@ class ChildSupervisor:
         that speaks only the modern era is reached by the fallback. A remote child without a
         configured transport is tried over Streamable HTTP, then legacy SSE.
         """
-        attempts = transport_attempts(self.config, self.stderr)
+        assert self.config is not None, "an invalid entry is never started"
+        attempts = transport_attempts(self.config, self.stderr, self.settings().max_message_bytes, self._end, self.name)
         for index, (transport, mode) in enumerate(attempts):
             closed = anyio.Event()
             try:
@@ -258,31 +277,41 @@ class ChildSupervisor:
         params: Mapping[str, Any] | None,
         *,
         on_progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Send one raw request to the child and return its raw result dict.
 
         Raw on purpose: the child's result goes back to the client as the child wrote it, with no
         re-validation of large payloads. A child that dies mid-call answers at once with an error
-        naming it; nothing waits for a timeout.
+        naming it; one that does not answer within `timeout` gets a cancellation, the caller ChildTimedOut.
         """
         client = self._client
         if client is None or self.state != ChildState.RUNNING:
             raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
         self.calls += 1
         try:
-            result = await send_raw(client, method, params, on_progress)
+            result = await send_raw(client, method, params, on_progress, timeout)
             if result.get("resultType") == "input_required" and method in INPUT_METHODS:
                 result = await resolve_input(client, method, dict(params or {}), result, on_progress)
             return result
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
-                message = f"Server '{self.name}' stopped while handling the request"
+                why = f": {self._end.reason}" if self._end.reason else ""
+                message = f"Server '{self.name}' stopped while handling the request{why}"
                 raise ChildUnavailable(INTERNAL_ERROR, message) from None
+            if exc.code == REQUEST_TIMEOUT and timeout is not None:
+                raise ChildTimedOut(
+                    REQUEST_TIMEOUT,
+                    f"Server '{self.name}' did not answer within {timeout:g} s, so the call was cancelled "
+                    "(the limit is timeout_s in its config entry, or gateway.call_timeout_s)",
+                ) from None
             raise
 
     def unavailable_message(self) -> str:
         if self.state == ChildState.DISABLED:
             return f"Server '{self.name}' is disabled"
+        if self.invalid is not None:
+            return f"Server '{self.name}' cannot start: {self.invalid}"
         detail = f": {self.error}" if self.error and self.state in (ChildState.BACKOFF, ChildState.FAILED) else ""
         return f"Server '{self.name}' is not running ({self.state.value}{detail})"
 

@@ -3,23 +3,18 @@ under /servers/NAME/. Auth and Host/Origin checks wrap it from outside (auth.py)
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 import orjson
-import uvicorn
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from app.gateway.errors import GatewayError
+from app.config.models import GatewaySettings
 from app.gateway.sdk.streamable import DeferredStreamSessionManager
-from app.gateway.security.identity import MAIN, SCOPE_KEY
 
 SSE_MESSAGES = "messages/"
 
@@ -27,15 +22,16 @@ SSE_MESSAGES = "messages/"
 class Endpoint:
     """One MCP server reachable over both HTTP transports under a path prefix ("" or "/servers/NAME")."""
 
-    def __init__(self, server: Server[Any], prefix: str, max_body: int) -> None:
+    def __init__(self, server: Server[Any], prefix: str, settings: GatewaySettings) -> None:
         self.server = server
         self.prefix = prefix
+        max_body = settings.max_body_bytes
         self.manager = DeferredStreamSessionManager(
             app=server,
             json_response=False,
             max_request_body_size=max_body,
             security_settings=None,  # Host/Origin are checked for every route by the guard around this app
-            session_idle_timeout=3600,
+            session_idle_timeout=settings.session_idle_s,  # abandoned sessions are closed, not kept an hour
         )
         self.streamable = StreamableHTTPASGIApp(self.manager)
         # The SSE endpoint event tells clients where to POST: an absolute path under our prefix.
@@ -49,9 +45,9 @@ class Endpoint:
 class GatewayApp:
     """A plain ASGI app (no router overhead on the hot path): a dict lookup on the path."""
 
-    def __init__(self, health: Callable[[], dict[str, Any]], max_body: int) -> None:
+    def __init__(self, health: Callable[[], dict[str, Any]], settings: GatewaySettings) -> None:
         self.health = health
-        self.max_body = max_body
+        self.settings = settings
         self.endpoints: dict[str, Endpoint] = {}
         self._stops: dict[str, anyio.Event] = {}  # ends the task hosting each endpoint's session manager
         self._task_group: anyio.abc.TaskGroup | None = None
@@ -61,7 +57,7 @@ class GatewayApp:
 
     async def add(self, key: str, server: Server[Any], prefix: str) -> None:
         """Serve `server` under `prefix`; its session manager runs in its own task until `remove`."""
-        endpoint = Endpoint(server, prefix, self.max_body)
+        endpoint = Endpoint(server, prefix, self.settings)
         assert self._task_group is not None, "start() first"
         stop = anyio.Event()
 
@@ -92,7 +88,9 @@ class GatewayApp:
             return
         path: str = scope["path"]
         if path == "/health":
-            await _json(send, 200, self.health())
+            health = self.health()
+            # Not 200 until every enabled server's first start is over, so scripts can wait on it.
+            await _json(send, 503 if health["status"] in ("starting", "stopping", "error") else 200, health)
             return
         endpoint, rest = self._resolve(path)
         if endpoint is None:
@@ -129,52 +127,3 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-# -- serving it ----------------------------------------------------------------------------------
-def open_access(app: ASGIApp) -> ASGIApp:
-    """No guard (tests, embedding): every request acts with the main key's full view, said explicitly,
-    because a request that reaches the gateway without an identity sees nothing."""
-
-    async def with_main_identity(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            scope[SCOPE_KEY] = MAIN
-        await app(scope, receive, send)
-
-    return with_main_identity
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind before serving, so a busy port is a sentence, not uvicorn's sys.exit(1)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for TCP-proto
-    # listeners. Without it each response's body waits ~40 ms for the client's delayed ACK of its head.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-            raise GatewayError(
-                f"Port {port} is in use by another program.",
-                "Choose another port (--port, or gateway.port in the config file).",
-                kind="port_in_use",
-                port=port,
-            ) from None
-        raise GatewayError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn that leaves signals to its host (the CLI or the Qt app)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
-        yield
-
-
-def embedded_server(config: uvicorn.Config) -> uvicorn.Server:
-    return _EmbeddedServer(config)

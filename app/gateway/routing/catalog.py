@@ -1,40 +1,24 @@
 """The merged view of every running child: published names, and routes back to (server, original).
 
-Tool and prompt names become `server__name`, always matching `^[a-zA-Z0-9_-]{1,64}$` (what
-Claude, Cursor and VS Code enforce). Resources keep their URIs unless two servers publish the
-same one; then each copy is rewritten to `switchboard://SERVER/URI`. A catalog is an immutable
-snapshot, rebuilt whenever a child's lists change.
+Tool and prompt names follow routing/names.py (readable, valid, never two the same). Resources keep
+their URIs unless two servers publish the same one; then each copy is rewritten to
+`switchboard://SERVER/URI`, the server name percent-encoded so the result is a valid URI. A catalog
+is an immutable snapshot, rebuilt whenever a child's lists change.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from mcp.shared.uri_template import UriTemplate
 
-from app.gateway.children.supervisor import ChildLists
+from app.gateway.children.model import ChildLists
+from app.gateway.routing.names import assign
 
-SEPARATOR = "__"
-MAX_NAME = 64
-HASH_LEN = 8
-_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
-_VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CONFLICT_SCHEME = "switchboard://"
-
-
-def published_name(server: str, name: str, *, prefixed: bool = True) -> str:
-    """The name clients see. Names that are already valid stay readable; anything sanitized or
-    shortened gets a short hash of the original, so two different originals never meet."""
-    original = f"{server}{SEPARATOR}{name}" if prefixed else name
-    if _VALID.match(original):
-        return original
-    digest = hashlib.sha256(original.encode()).hexdigest()[:HASH_LEN]
-    clean = _NOT_ALLOWED.sub("_", original)[: MAX_NAME - HASH_LEN - 1]
-    return f"{clean}_{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +31,7 @@ class Route:
 class _Table:
     items: list[dict[str, Any]] = field(default_factory=list)
     routes: dict[str, Route] = field(default_factory=dict)
+    published: dict[Route, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,13 +44,14 @@ class Catalog:
     prompt_routes: Mapping[str, Route]
     resource_routes: Mapping[str, Route]
     template_routes: Mapping[str, Route]
+    tool_names: Mapping[Route, str]  # route -> published name (what per-client keys list)
     _matchers: tuple[tuple[UriTemplate, str, Route], ...]  # (child template, published template, route)
 
     @classmethod
     def build(cls, children: Mapping[str, ChildLists], *, prefixed: bool = True) -> Catalog:
         servers = sorted(children)  # sorted: the same children always give the same names
-        tools = _names(servers, children, lambda lists: lists.tools, prefixed)
-        prompts = _names(servers, children, lambda lists: lists.prompts, prefixed)
+        tools = _names(servers, children, lambda lists: lists.tools, prefixed, "tool")
+        prompts = _names(servers, children, lambda lists: lists.prompts, prefixed, "prompt")
         resources = _uris(servers, children, lambda lists: lists.resources, "uri")
         templates = _uris(servers, children, lambda lists: lists.templates, "uriTemplate")
         matchers = []
@@ -83,6 +69,7 @@ class Catalog:
             prompts.routes,
             resources.routes,
             templates.routes,
+            tools.published,
             tuple(matchers),
         )
 
@@ -90,13 +77,16 @@ class Catalog:
     def empty(cls) -> Catalog:
         return cls.build({})
 
+    def servers_of_tools(self, published: frozenset[str]) -> set[str]:
+        return {self.tool_routes[name].server for name in published if name in self.tool_routes}
+
     def route_resource(self, uri: str) -> Route | None:
         """A listed URI, a rewritten one, or one that matches a child's URI template."""
         if (route := self.resource_routes.get(uri)) is not None:
             return route
         for template, published, route in self._matchers:
-            if published != route.name and uri.startswith(_conflict_prefix(route.server)):
-                candidate = uri.removeprefix(_conflict_prefix(route.server))
+            if published != route.name and uri.startswith(conflict_prefix(route.server)):
+                candidate = uri.removeprefix(conflict_prefix(route.server))
                 if template.match(candidate) is not None:
                     return Route(route.server, candidate)
             elif template.match(uri) is not None:
@@ -104,28 +94,29 @@ class Catalog:
         return None
 
 
+def conflict_prefix(server: str) -> str:
+    return f"{CONFLICT_SCHEME}{quote(server, safe='')}/"
+
+
 def _names(
     servers: list[str],
     children: Mapping[str, ChildLists],
     pick: Callable[[ChildLists], list[dict[str, Any]]],
     prefixed: bool,
+    kind: str,
 ) -> _Table:
+    entries = [(s, item) for s in servers for item in pick(children[s]) if isinstance(item.get("name"), str)]
+    names = assign(((server, item["name"]) for server, item in entries), prefixed=prefixed, kind=kind)
     table = _Table()
-    for server in servers:
-        for item in pick(children[server]):
-            original = item.get("name")
-            if not isinstance(original, str):
-                continue
-            name = published_name(server, original, prefixed=prefixed)
-            if name in table.routes:  # only a 1-in-4-billion hash clash gets here; first (sorted) wins
-                continue
-            table.routes[name] = Route(server, original)
-            table.items.append(item if name == original else {**item, "name": name})
+    for server, item in entries:
+        route = Route(server, item["name"])
+        if route in table.published:  # the same name twice in one child's list: the child's own mistake
+            continue
+        name = names[(server, item["name"])]
+        table.routes[name] = route
+        table.published[route] = name
+        table.items.append(item if name == item["name"] else {**item, "name": name})
     return table
-
-
-def _conflict_prefix(server: str) -> str:
-    return f"{CONFLICT_SCHEME}{server}/"
 
 
 def _uris(
@@ -142,7 +133,7 @@ def _uris(
             uri = item.get(key)
             if not isinstance(uri, str):
                 continue
-            published = uri if owners[uri] == 1 else _conflict_prefix(server) + uri
+            published = uri if owners[uri] == 1 else conflict_prefix(server) + uri
             if published in table.routes:
                 continue
             table.routes[published] = Route(server, uri)

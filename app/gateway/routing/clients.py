@@ -1,8 +1,11 @@
 """The clients connected to the gateway: who they are, their in-flight calls, and what we send them.
 
-A child's own requests (sampling, elicitation, roots) and notifications (log messages, resource
-updates) go to the client whose call is in flight through that child; list_changed goes to every
-client whose view it touches, in both protocol eras.
+A child's own requests (sampling, elicitation, roots) and log messages go only to the client whose
+call is in flight through that child. Over stdio such a request carries no link to the call that
+caused it, so when calls of two different clients are in flight on one child it is refused rather
+than guessed (one client's prompt must never reach another). A `roots/list` outside any call gets
+the roots configured for that server. list_changed goes to every client whose view it touches, in
+both protocol eras.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import itertools
 import logging
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, get_args
 
 import anyio
@@ -25,19 +29,14 @@ from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, R
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from app.gateway.children.supervisor import UpstreamRelay
+from app.gateway.children.model import UpstreamRelay
 from app.gateway.events import ClientConnected, ClientDisconnected, EventBus
+from app.gateway.sdk.connection import connection_of
 from app.gateway.security.identity import MAIN, NOBODY, SCOPE_KEY, KeyIdentity
 
 log = logging.getLogger(__name__)
 LOG_LEVELS: tuple[str, ...] = get_args(types.LoggingLevel)
 Ctx = ServerRequestContext[Any, Any]
-
-
-def connection_of(ctx: Ctx) -> Any:
-    # The SDK keeps the per-client Connection on the per-request session; it has the public
-    # `state` dict and `exit_stack` we use for registration and clean-up.
-    return ctx.session._connection
 
 
 def identity_of(ctx: Ctx) -> KeyIdentity:
@@ -63,9 +62,11 @@ class ClientInfo:
     connection: Any = field(default=None, repr=False)
 
 
-class Upstream(UpstreamRelay):
-    def __init__(self, bus: EventBus) -> None:
+class ConnectedClients(UpstreamRelay):
+    def __init__(self, bus: EventBus, roots: Callable[[str], list[str]] = lambda server: []) -> None:
+        """`roots(server)`: the roots configured for a server, answered when it asks outside any call."""
         self.bus = bus
+        self._roots = roots
         self.clients: dict[str, ClientInfo] = {}
         self._ids = itertools.count(1)
         self._inflight: dict[str, list[Ctx]] = {}
@@ -132,15 +133,25 @@ class Upstream(UpstreamRelay):
         if stack and ctx in stack:
             stack.remove(ctx)
 
-    def _latest(self, child: str) -> Ctx | None:
-        stack = self._inflight.get(child)
-        return stack[-1] if stack else None
+    def _caller(self, child: str) -> tuple[Ctx | None, int]:
+        """The latest in-flight call on `child` and how many different clients have calls there."""
+        stack = self._inflight.get(child) or []
+        owners = {id(connection_of(ctx)) for ctx in stack}
+        return (stack[-1] if stack else None), len(owners)
 
     # --- a child's requests, answered by the client whose call is in flight ------------------------
     async def _ask_client(self, child: str, request: Any, result_type: Any, what: str) -> Any:
-        ctx = self._latest(child)
+        ctx, owners = self._caller(child)
         if ctx is None:
             return types.ErrorData(code=INVALID_REQUEST, message=f"No client call to '{child}' is in flight to {what}")
+        if owners > 1:
+            log.warning("server %s asked to %s while %d clients had calls in flight on it; refused", child, what,
+                        owners)
+            return types.ErrorData(
+                code=INVALID_REQUEST,
+                message=f"Switchboard cannot tell which of {owners} clients' calls this request belongs to, "
+                f"so it was refused rather than sent to the wrong client ({what})",
+            )
         try:
             return await ctx.session.send_request(
                 request, result_type, metadata=ServerMessageMetadata(related_request_id=ctx.request_id)
@@ -161,12 +172,15 @@ class Upstream(UpstreamRelay):
         )
 
     async def list_roots(self, child: str) -> Any:
+        ctx, _ = self._caller(child)
+        if ctx is None:  # outside any call (the filesystem server asks right after start): the configured roots
+            return types.ListRootsResult.model_validate({"roots": [{"uri": _root_uri(r)} for r in self._roots(child)]})
         return await self._ask_client(child, types.ListRootsRequest(), types.ListRootsResult, "list its roots")
 
     async def log_message(self, child: str, params: types.LoggingMessageNotificationParams) -> None:
         log.info("[%s] %s: %s", child, params.level, params.data)
-        ctx = self._latest(child)
-        if ctx is None:
+        ctx, owners = self._caller(child)
+        if ctx is None or owners > 1:  # nobody's, or ambiguous: the gateway log only
             return
         threshold = connection_of(ctx).state.get("switchboard.log_level", "debug")
         if LOG_LEVELS.index(params.level) < LOG_LEVELS.index(threshold):
@@ -233,6 +247,13 @@ class Upstream(UpstreamRelay):
             if endpoint == "*" or endpoint in servers:
                 for kind in kinds:
                     await bus.publish(events[kind]())
+
+
+def _root_uri(root: str) -> str:
+    """A configured root: a URI as written, or a local path turned into a file:// URI."""
+    if "://" in root:
+        return root
+    return Path(root).expanduser().resolve().as_uri()
 
 
 def _is_modern(connection: Any) -> bool:

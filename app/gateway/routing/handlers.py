@@ -11,7 +11,7 @@ import itertools
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
@@ -25,14 +25,32 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
+from app.gateway.children.model import ChildState, ChildTimedOut
 from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.events import CallFinished, CallStarted, EventBus
-from app.gateway.routing.catalog import SEPARATOR, Catalog, Route, published_name
-from app.gateway.routing.clients import Ctx, Upstream, connection_of, identity_of
+from app.gateway.routing.catalog import Catalog, Route
+from app.gateway.routing.clients import ConnectedClients, Ctx, identity_of
+from app.gateway.routing.names import SEPARATOR, clean
+from app.gateway.sdk.connection import connection_of
+from app.gateway.sdk.server import use_only
+from app.gateway.security.identity import KeyIdentity
 
-Children = Mapping[str, ChildSupervisor]
 _call_ids = itertools.count(1)
 RESERVED = "io.modelcontextprotocol/"
+
+
+class Hub(Protocol):
+    """What the handlers need of the gateway (the Gateway facade is one)."""
+
+    supervisors: dict[str, ChildSupervisor]
+    connected: ConnectedClients
+    bus: EventBus
+
+    def call_timeout(self, server: str) -> float: ...
+
+    def starting_up(self) -> bool: ...
+
+    async def wait_until_started(self, timeout: float | None = None) -> None: ...
 
 
 class GatewayServer(Server[Any]):
@@ -48,64 +66,100 @@ class GatewayServer(Server[Any]):
 class Router:
     """The handlers of one endpoint: `endpoint` is "*" (merged) or the name of the child served alone."""
 
-    def __init__(
-        self,
-        endpoint: str,
-        children: Callable[[], Children],
-        catalog: Callable[[], Catalog],
-        upstream: Upstream,
-        bus: EventBus,
-    ) -> None:
+    def __init__(self, endpoint: str, hub: Hub, catalog: Callable[[], Catalog], merged: Callable[[], Catalog]) -> None:
+        """`catalog`: this endpoint's names; `merged`: the merged one, whose names per-client keys list."""
         self.endpoint = endpoint
-        self.children = children
+        self.hub = hub
         self.catalog = catalog
-        self.upstream = upstream
-        self.bus = bus
+        self.merged = merged
 
-    def _child(self, route: Route) -> ChildSupervisor:
-        return self.children()[route.server]
+    @property
+    def children(self) -> Mapping[str, ChildSupervisor]:
+        return self.hub.supervisors
+
+    async def _settled(self) -> None:
+        """A list or a call that arrives while servers are in their first start waits for them (bounded)."""
+        if self.hub.starting_up():
+            await self.hub.wait_until_started()
+
+    # --- who may see what -------------------------------------------------------------------------
+    def _tool_allowed(self, identity: KeyIdentity, route: Route) -> bool:
+        if not identity.allows_server(route.server):
+            return False
+        if identity.tools is None:
+            return True
+        published = self.merged().tool_names.get(route)
+        return published is not None and published in identity.tools
+
+    def _content_allowed(self, identity: KeyIdentity, server: str) -> bool:
+        """Prompts, resources, templates, completions. A key limited to some tools sees those of the tools'
+        servers only, or none when the key says so."""
+        if not identity.allows_server(server):
+            return False
+        if identity.tools is None:
+            return True
+        return identity.tool_servers_content and server in self.merged().servers_of_tools(identity.tools)
 
     # --- tools ------------------------------------------------------------------------------------
     async def list_tools(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        await self._settled()
         identity = identity_of(ctx)
         catalog = self.catalog()
-        tools = [
-            tool
-            for tool in catalog.tools
-            if identity.allows_tool(
-                (route := catalog.tool_routes[tool["name"]]).server, published_name(route.server, route.name)
-            )
-        ]
-        return {"tools": tools}
+        return {"tools": [t for t in catalog.tools if self._tool_allowed(identity, catalog.tool_routes[t["name"]])]}
 
     async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> HandlerResult:
         route = self.catalog().tool_routes.get(params.name)
-        if route is None or not identity_of(ctx).allows_tool(route.server, published_name(route.server, route.name)):
-            raise self._not_found(ctx, "tool", params.name)
+        if route is None and self.hub.starting_up():
+            await self._settled()
+            route = self.catalog().tool_routes.get(params.name)
+        if route is None or not self._tool_allowed(identity_of(ctx), route):
+            raise self._not_found(ctx, "tool", params.name, params.arguments)
         forwarded: dict[str, Any] = {"name": route.name}
         if params.arguments is not None:
             forwarded["arguments"] = params.arguments
         return await self._forward(ctx, route, "tools/call", forwarded, params.name, params.arguments)
 
-    def _not_found(self, ctx: Ctx, kind: str, name: str) -> MCPError:
-        """Unknown, or owned by a server that is not running now: say which, so the user knows what to fix."""
-        server = self.endpoint if self.endpoint != "*" else name.partition(SEPARATOR)[0]
-        child = self.children().get(server)
-        if child is not None and child.state.value != "running" and identity_of(ctx).allows_server(server):
-            return MCPError(INVALID_PARAMS, f"Unknown {kind}: {name} ({child.unavailable_message()})")
+    def _not_found(self, ctx: Ctx, kind: str, name: str, arguments: Any = None) -> MCPError:
+        """Unknown, or owned by a server that is not running now: say which, so the user knows what to fix.
+        A call refused because its server is down is shown in Activity too."""
+        child = self._owner_of(name)
+        if child is not None and child.state != ChildState.RUNNING and identity_of(ctx).allows_server(child.name):
+            message = f"Unknown {kind}: {name} ({child.unavailable_message()})"
+            self._publish_refused(ctx, kind, name, child.name, arguments, message)
+            return MCPError(INVALID_PARAMS, message)
         return MCPError(INVALID_PARAMS, f"Unknown {kind}: {name}")
+
+    def _owner_of(self, name: str) -> ChildSupervisor | None:
+        if self.endpoint != "*":
+            return self.children.get(self.endpoint)
+        prefix = name.partition(SEPARATOR)[0]
+        return next((c for c in self.children.values() if clean(c.name) == prefix), None)
+
+    def _publish_refused(self, ctx: Ctx, kind: str, target: str, server: str, arguments: Any, message: str) -> None:
+        info = self.hub.connected.seen(ctx, self.endpoint)
+        call_id = next(_call_ids)
+        method = {"tool": "tools/call", "prompt": "prompts/get"}.get(kind, kind)
+        self.hub.bus.publish(
+            CallStarted(call_id, info.client_id if info else "", info.name if info else "", identity_of(ctx).name,
+                        method, target, server, arguments, time.time())
+        )
+        self.hub.bus.publish(CallFinished(call_id, "refused", 0.0, None, message))
 
     # --- prompts ----------------------------------------------------------------------------------
     async def list_prompts(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        await self._settled()
         identity = identity_of(ctx)
         catalog = self.catalog()
-        prompts = [p for p in catalog.prompts if identity.allows_prompt(catalog.prompt_routes[p["name"]].server)]
-        return {"prompts": prompts}
+        routes = catalog.prompt_routes
+        return {"prompts": [p for p in catalog.prompts if self._content_allowed(identity, routes[p["name"]].server)]}
 
     async def get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> HandlerResult:
         route = self.catalog().prompt_routes.get(params.name)
-        if route is None or not identity_of(ctx).allows_prompt(route.server):
-            raise self._not_found(ctx, "prompt", params.name)
+        if route is None and self.hub.starting_up():
+            await self._settled()
+            route = self.catalog().prompt_routes.get(params.name)
+        if route is None or not self._content_allowed(identity_of(ctx), route.server):
+            raise self._not_found(ctx, "prompt", params.name, params.arguments)
         forwarded: dict[str, Any] = {"name": route.name}
         if params.arguments is not None:
             forwarded["arguments"] = params.arguments
@@ -113,28 +167,32 @@ class Router:
 
     # --- resources --------------------------------------------------------------------------------
     async def list_resources(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        await self._settled()
         identity = identity_of(ctx)
         catalog = self.catalog()
-        items = [r for r in catalog.resources if identity.allows_server(catalog.resource_routes[r["uri"]].server)]
-        return {"resources": items}
+        routes = catalog.resource_routes
+        return {"resources": [r for r in catalog.resources if self._content_allowed(identity, routes[r["uri"]].server)]}
 
     async def list_templates(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        await self._settled()
         identity = identity_of(ctx)
         catalog = self.catalog()
-        items = [
-            t for t in catalog.templates if identity.allows_server(catalog.template_routes[t["uriTemplate"]].server)
-        ]
+        routes = catalog.template_routes
+        items = [t for t in catalog.templates if self._content_allowed(identity, routes[t["uriTemplate"]].server)]
         return {"resourceTemplates": items}
 
-    def _resource_route(self, ctx: Ctx, uri: str) -> Route:
+    async def _resource_route(self, ctx: Ctx, uri: str) -> Route:
         route = self.catalog().route_resource(uri)
-        if route is None or not identity_of(ctx).allows_server(route.server):
+        if route is None and self.hub.starting_up():
+            await self._settled()
+            route = self.catalog().route_resource(uri)
+        if route is None or not self._content_allowed(identity_of(ctx), route.server):
             raise MCPError(INVALID_PARAMS, f"Resource not found: {uri}")
         return route
 
     async def read_resource(self, ctx: Ctx, params: types.ReadResourceRequestParams) -> HandlerResult:
         uri = str(params.uri)
-        route = self._resource_route(ctx, uri)
+        route = await self._resource_route(ctx, uri)
         result = await self._forward(ctx, route, "resources/read", {"uri": route.name}, uri, None)
         if uri != route.name:  # a rewritten URI: answer in the client's terms
             result["contents"] = [
@@ -144,16 +202,16 @@ class Router:
 
     async def subscribe(self, ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
         uri = str(params.uri)
-        route = self._resource_route(ctx, uri)
-        if self.upstream.subscribe(route.server, route.name, uri, ctx):
-            await self._child(route).request("resources/subscribe", {"uri": route.name})
+        route = await self._resource_route(ctx, uri)
+        if self.hub.connected.subscribe(route.server, route.name, uri, ctx):
+            await self.children[route.server].request("resources/subscribe", {"uri": route.name})
         return types.EmptyResult()
 
     async def unsubscribe(self, ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
         uri = str(params.uri)
-        route = self._resource_route(ctx, uri)
-        if self.upstream.unsubscribe(route.server, route.name, ctx):
-            await self._child(route).request("resources/unsubscribe", {"uri": route.name})
+        route = await self._resource_route(ctx, uri)
+        if self.hub.connected.unsubscribe(route.server, route.name, ctx):
+            await self.children[route.server].request("resources/unsubscribe", {"uri": route.name})
         return types.EmptyResult()
 
     # --- completion and logging -------------------------------------------------------------------
@@ -166,12 +224,14 @@ class Router:
         else:
             route = catalog.template_routes.get(ref.uri) or catalog.route_resource(ref.uri)
             child_ref = {"type": "ref/resource", "uri": route.name if route else ""}
-        if route is None or not identity_of(ctx).allows_server(route.server):
+        if route is None or not self._content_allowed(identity_of(ctx), route.server):
             raise MCPError(INVALID_PARAMS, "Unknown completion reference")
         forwarded = params.model_dump(by_alias=True, mode="json", exclude_none=True)
         forwarded["ref"] = child_ref
         forwarded.pop("_meta", None)
-        return await self._child(route).request("completion/complete", forwarded)
+        return await self.children[route.server].request(
+            "completion/complete", forwarded, timeout=self.hub.call_timeout(route.server)
+        )
 
     async def set_logging_level(self, ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         connection_of(ctx).state["switchboard.log_level"] = params.level
@@ -181,8 +241,8 @@ class Router:
     async def _forward(
         self, ctx: Ctx, route: Route, method: str, params: dict[str, Any], target: str, arguments: Any
     ) -> dict[str, Any]:
-        child = self._child(route)
-        info = self.upstream.seen(ctx, self.endpoint)
+        child = self.children[route.server]
+        info = self.hub.connected.seen(ctx, self.endpoint)
         if info is not None:
             info.calls += 1
         # The raw `_meta` as the client sent it (the typed one renames keys). Its progress token is the
@@ -201,7 +261,7 @@ class Router:
 
         call_id = next(_call_ids)
         started = time.perf_counter()
-        self.bus.publish(
+        self.hub.bus.publish(
             CallStarted(
                 call_id,
                 info.client_id if info else "",
@@ -214,12 +274,20 @@ class Router:
                 time.time(),
             )
         )
-        self.upstream.enter(route.server, ctx)
+        self.hub.connected.enter(route.server, ctx)
         status, error, result = "error", None, None
         try:
-            result = await child.request(method, params, on_progress=progress if wants_progress else None)
+            result = await child.request(
+                method,
+                params,
+                on_progress=progress if wants_progress else None,
+                timeout=self.hub.call_timeout(route.server),
+            )
             status = "error" if result.get("isError") else "ok"
             return _without_child_identity(result)
+        except ChildTimedOut as exc:
+            status, error = "timed out", exc.error.message
+            raise
         except MCPError as exc:
             error = exc.error.message
             raise
@@ -227,15 +295,15 @@ class Router:
             status = "cancelled"
             raise
         finally:
-            self.upstream.leave(route.server, ctx)
+            self.hub.connected.leave(route.server, ctx)
             elapsed = (time.perf_counter() - started) * 1000
-            self.bus.publish(CallFinished(call_id, status, elapsed, result, error))
+            self.hub.bus.publish(CallFinished(call_id, status, elapsed, result, error))
 
     # --- the middleware that notes who is connected -----------------------------------------------
     async def note_client(self, ctx: Ctx, call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         if ctx.method != "initialize" and ctx.request_id is not None:
-            self.upstream.seen(ctx, self.endpoint)
+            self.hub.connected.seen(ctx, self.endpoint)
         return result
 
 
@@ -268,7 +336,7 @@ def build_server(router: Router, *, name: str = "switchboard") -> GatewayServer:
         warnings.simplefilter("ignore", MCPDeprecationWarning)
         server = _new_server(router, name)
     # Our middleware only; the SDK's default OpenTelemetry span per message costs time on every call.
-    server.middleware = [router.note_client]
+    use_only(server, [router.note_client])
     return server
 
 
@@ -286,7 +354,7 @@ def _new_server(r: Router, name: str) -> GatewayServer:
         on_read_resource=_for_era(r.read_resource),
         on_subscribe_resource=r.subscribe,
         on_unsubscribe_resource=r.unsubscribe,
-        on_subscriptions_listen=r.upstream.listen_handler(r.endpoint),
+        on_subscriptions_listen=r.hub.connected.listen_handler(r.endpoint),
         on_completion=_for_era(r.complete),
         on_set_logging_level=r.set_logging_level,
         # Views differ per API key, so nothing may be cached across keys; children change at any time.

@@ -1,40 +1,13 @@
-"""Two measured hot-path fixes for libraries we use, applied once at import until they are fixed upstream.
+"""A measured hot-path fix for sse-starlette, applied once at import until it is fixed upstream.
 
-Each replaces one small piece and keeps its behaviour; `make bench` measured each (bench/README.md).
+It replaces one small piece and keeps its behaviour; `make bench` measured it (bench/README.md), and
+tests/gateway/test_sdk_seams.py checks it is applied and still fits.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-
-from anyio import EndOfStream
-from anyio.streams.text import TextReceiveStream
-
-
-class WholeLineTextStream(TextReceiveStream):
-    """Hands the SDK's stdio reader text that completes at least one line (or ends the stream).
-
-    `mcp.client.stdio` does `(buffer + chunk).split("\\n")` for every pipe read of up to 64 KiB, so a
-    result of n chunks is copied and scanned n times: 59 ms for a 4 MiB result instead of 2 ms.
-    Reading on until a chunk holds a line break, then joining once, makes it linear.
-    """
-
-    async def receive(self) -> str:
-        parts: list[str] = []
-        while True:
-            try:
-                text = await super().receive()
-            except EndOfStream:
-                if parts:
-                    return "".join(parts)
-                raise
-            if "\n" in text:
-                if not parts:
-                    return text
-                parts.append(text)
-                return "".join(parts)
-            parts.append(text)
 
 
 class _SplitOnlyIfNeeded:
@@ -53,10 +26,8 @@ class _SplitOnlyIfNeeded:
 
 
 def apply() -> None:
-    from mcp.client import stdio
     from sse_starlette.event import ServerSentEvent
 
-    stdio.TextReceiveStream = WholeLineTextStream  # type: ignore[misc]
     expr: Any = ServerSentEvent._LINE_SEP_EXPR
     if not isinstance(expr, _SplitOnlyIfNeeded):
         ServerSentEvent._LINE_SEP_EXPR = _SplitOnlyIfNeeded(expr)  # type: ignore[assignment]

@@ -1,5 +1,5 @@
-"""Keeping API keys out of logs: a filter on every handler that redacts `?api_key=`, `Bearer ...`
-and `X-API-Key: ...`, whichever library writes the line (uvicorn's access log, httpx, our own)."""
+"""Keeping API keys out of logs: a filter on every handler that redacts `?api_key=`, `Bearer ...`,
+`X-API-Key: ...` and anything shaped like a key, whichever library writes the line."""
 
 from __future__ import annotations
 
@@ -13,9 +13,16 @@ _SECRETS = re.compile(
 )
 
 
+# Our keys are secrets.token_urlsafe(32), 43 URL-safe characters: redacted by shape wherever they appear,
+# whatever parameter they came in (a key pasted as `?session_id=` was logged verbatim by the SDK).
+_KEY_SHAPE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{40,}")
+
+
 def redact(text: str) -> str:
-    """`text` with any API key in it (`api_key=...`, `Bearer ...`, `X-API-Key: ...`) replaced by `[redacted]`."""
-    return _SECRETS.sub(lambda m: m["lead"] + "[redacted]", text)
+    """`text` with any API key in it (`api_key=...`, `Bearer ...`, `X-API-Key: ...`, or anything shaped like
+    one of our keys) replaced by `[redacted]`."""
+    text = _SECRETS.sub(lambda m: m["lead"] + "[redacted]", text)
+    return _KEY_SHAPE.sub("[redacted]", text) if len(text) >= 40 else text
 
 
 class RedactKeyFilter(logging.Filter):

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.gateway.events import EventBus
+from app.gateway import EventBus
 
 FLUSH_MS = 250  # the issue allows 100-250 ms; each flush holds the GIL the gateway thread needs
 BUSY_FLUSH_MS = 750  # under a burst, fewer and larger batches: the panel's repaints compete with the gateway

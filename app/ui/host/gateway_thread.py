@@ -24,7 +24,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from app.gateway.runtime import Gateway
+from app.gateway import Gateway
 from app.ui.host.snapshot import GatewaySnapshot, take_snapshot
 
 log = logging.getLogger(__name__)

@@ -73,6 +73,7 @@ class GatewaySnapshot:
     servers: tuple[ServerRow, ...] = ()
     clients: tuple[ClientRow, ...] = ()
     details: Mapping[str, ChildDetail] = field(default_factory=lambda: MappingProxyType({}))
+    config_error: str | None = None  # the config file on disk is broken (the last good one runs)
 
     @property
     def config_path(self) -> Path:
@@ -86,8 +87,8 @@ class GatewaySnapshot:
         if other is None:
             return False
         return self.loaded is other.loaded and (
-            self.state, self.port, self.url, self.servers, self.clients, dict(self.details)
-        ) == (other.state, other.port, other.url, other.servers, other.clients, dict(other.details))
+            self.state, self.port, self.url, self.servers, self.clients, dict(self.details), self.config_error
+        ) == (other.state, other.port, other.url, other.servers, other.clients, dict(other.details), other.config_error)
 
 
 def take_snapshot(gateway: Any, version: int) -> GatewaySnapshot:
@@ -98,7 +99,7 @@ def take_snapshot(gateway: Any, version: int) -> GatewaySnapshot:
         resources = len(s.lists.resources) + len(getattr(s.lists, "templates", []))
         servers.append(
             ServerRow(
-                s.name, s.kind, s.state.value, bool(s.config.enabled), len(s.lists.tools), len(s.lists.prompts),
+                s.name, s.kind, s.state.value, s.enabled, len(s.lists.tools), len(s.lists.prompts),
                 resources, s.calls, s.error or "", s.next_retry_at, s.target,
             )
         )
@@ -108,7 +109,8 @@ def take_snapshot(gateway: Any, version: int) -> GatewaySnapshot:
         ClientRow(c.client_id, c.name, c.version, c.transport, c.identity.name, c.connected_at, c.last_seen, c.calls)
         for c in sorted(gateway.clients(), key=lambda c: c.connected_at)
     )
+    error = gateway.config_error
     return GatewaySnapshot(
         version, gateway.state, gateway.host, gateway.port, gateway.url, gateway.base_url, gateway.loaded,
-        tuple(servers), clients, MappingProxyType(details),
+        tuple(servers), clients, MappingProxyType(details), error.sentence() if error is not None else None,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from app.gateway.events import CallFinished, CallStarted
+from app.gateway import CallFinished, CallStarted
 from app.ui import style, text
 
 Index = QModelIndex | QPersistentModelIndex

@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import paths
-
 if TYPE_CHECKING:
     from app.ui.desktop import DesktopApp
 
@@ -137,14 +135,10 @@ class SettingsTab(QWidget):
         self.show_key.setText("Hide" if shown else "Show")
 
     def update_key(self) -> None:
-        keys, info = self.app.keys, self.app.key
+        info = self.app.key
         for widget in (self.show_key, self.copy_key, self.rotate):
-            widget.setEnabled(keys.available and info is not None)
-        if not keys.available:
-            self.key.setText("")
-            self.key.setPlaceholderText("No API key")
-            self.key_where.setText(keys.unavailable_reason)
-        elif info is None:
+            widget.setEnabled(info is not None)
+        if info is None:
             self.key.setPlaceholderText("Reading the key…")
             self.key_where.setText(self.app.key_error or "")
         else:
@@ -198,7 +192,7 @@ class SettingsTab(QWidget):
         for label, target in (
             ("Open config file", config_path),
             ("Open config folder", config_path.parent),
-            ("Open log folder", paths.log_dir()),
+            ("Open log folder", self.app.services.log_dir),
         ):
             button = QPushButton(label)
             button.clicked.connect(lambda checked=False, t=target: self._open(t))

@@ -64,8 +64,11 @@ class ControlPanel(QMainWindow):
         self.no_tray = Notice()
         if not app.tray_available:
             self.no_tray.show_text("info", NO_TRAY)
+        self.config_banner = Notice(dismissable=False)  # stays while the config file is broken
         self.notice = Notice()
+        self.notice_topic = ""
         app.notice.connect(self._notice)
+        app.resolved.connect(self._resolved)
 
         self.tabs = QTabWidget()
         self.servers_tab = ServersTab(app)
@@ -82,6 +85,7 @@ class ControlPanel(QMainWindow):
         layout.setContentsMargins(14, 12, 14, 10)
         layout.addLayout(header)
         layout.addWidget(self.no_tray)
+        layout.addWidget(self.config_banner)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(body)
@@ -101,6 +105,10 @@ class ControlPanel(QMainWindow):
         self.url.setText(snapshot.url or "")
         self.start_stop.setText("Stop gateway" if snapshot.state in ("running", "starting") else "Start gateway")
         self.start_stop.setEnabled(snapshot.state in ("running", "stopped"))
+        if snapshot.config_error:
+            self.config_banner.show_text("error", snapshot.config_error)
+        else:
+            self.config_banner.hide()
         self._tab_titles()
 
     def _tab_titles(self) -> None:
@@ -113,19 +121,28 @@ class ControlPanel(QMainWindow):
         else:
             self.app.start()
 
-    def _notice(self, level: str, sentence: str) -> None:
-        # Errors and warnings stay until dismissed or replaced; confirmations do not hide them and fade.
-        # "done" says a problem is over (the gateway started after all): it replaces that problem.
+    def _notice(self, level: str, sentence: str, topic: str) -> None:
+        # Errors and warnings stay until dismissed, replaced or resolved; confirmations do not hide them
+        # and fade. "done" says a problem is over (the gateway started after all): it replaces that problem.
         problem = self.notice.isVisible() and self.notice.level in ("error", "warning")
         if level == "done":
             if problem:
                 self.notice.show_text("info", sentence, fade_ms=INFO_MS)
+                self.notice_topic = ""
             return
         if level == "info":
             if not problem:
                 self.notice.show_text("info", sentence, fade_ms=INFO_MS)
+                self.notice_topic = ""
             return
         self.notice.show_text(level, sentence)
+        self.notice_topic = topic
+
+    def _resolved(self, topic: str) -> None:
+        """The problem the banner shows is over (its server runs again): the banner goes away."""
+        if topic and topic == self.notice_topic and self.notice.isVisible():
+            self.notice.hide()
+            self.notice_topic = ""
 
     def show_panel(self) -> None:
         self.show()
