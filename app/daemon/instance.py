@@ -128,30 +128,14 @@ class InstanceLock:
             raise InstanceLockError(
                 f"cannot open {self.lock_path}: {exc.strerror}; check that folder's permissions"
             ) from exc
-        deadline = time.monotonic() + timeout
         try:
-            while True:
-                if _try_lock(fd):
-                    self._take(fd, info)
-                    return None
-                # Someone holds the lock: the running instance (or, for a moment, another process's
-                # running_instance() probe). Believe runtime.json only if its process is alive.
-                running = _read_runtime(self.runtime_path)
-                if running is not None and _process_matches(running):
-                    os.close(fd)
-                    return running
-                if time.monotonic() >= deadline:
-                    raise InstanceLockError(
-                        f"another process holds {self.lock_path} but {self.runtime_path} does not name it; "
-                        "if no Switchboard is running, find that process (e.g. `fuser` on the lock file) and stop it"
-                    )
-                time.sleep(POLL_S)
+            running = _lock_or_find_holder(fd, self.lock_path, self.runtime_path, timeout)
         except BaseException:
-            if self._fd != fd:
-                os.close(fd)
+            os.close(fd)
             raise
-
-    def _take(self, fd: int, info: RuntimeInfo) -> None:
+        if running is not None:
+            os.close(fd)
+            return running
         self._fd, self._owner_pid = fd, os.getpid()
         try:
             self._publish(info)
@@ -159,6 +143,7 @@ class InstanceLock:
             self.release()
             raise
         atexit.register(self.release)
+        return None
 
     def update(self, **changes: Any) -> RuntimeInfo:
         """Publish changed fields (e.g. url=..., port=... once bound). Returns the new info."""
@@ -193,6 +178,24 @@ class InstanceLock:
         except OSError as exc:
             raise InstanceLockError(f"cannot write {self.runtime_path}: {exc.strerror}") from exc
         self._info = info
+
+
+def _lock_or_find_holder(fd: int, lock_path: Path, runtime_path: Path, timeout: float) -> RuntimeInfo | None:
+    """None once `fd` holds the lock; else the holder's info, as soon as it has published a trustworthy one."""
+    deadline = time.monotonic() + timeout
+    while not _try_lock(fd):
+        # Someone holds the lock: the running instance (or, for a moment, another process's
+        # running_instance() probe). Believe runtime.json only if its process is alive.
+        running = _read_runtime(runtime_path)
+        if running is not None and _process_matches(running):
+            return running
+        if time.monotonic() >= deadline:
+            raise InstanceLockError(
+                f"another process holds {lock_path} but {runtime_path} does not name it; "
+                "if no Switchboard is running, find that process (e.g. `fuser` on the lock file) and stop it"
+            )
+        time.sleep(POLL_S)
+    return None
 
 
 def running_instance(state_dir: Path) -> RuntimeInfo | None:
