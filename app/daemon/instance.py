@@ -11,6 +11,7 @@ The lock file itself is never deleted: unlinking a lock file lets two processes 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
@@ -166,11 +167,12 @@ class InstanceLock:
             # A forked child inherited the descriptor: the lock and the file belong to the parent.
             os.close(fd)
             return
-        try:
-            self.runtime_path.unlink(missing_ok=True)  # first: a lock without a file means "shutting down"
-        finally:
-            _unlock(fd)
-            os.close(fd)
+        # The file goes first: a lock without a file reads as "shutting down". A file that cannot be
+        # removed is harmless: without the lock behind it, nobody trusts it.
+        with contextlib.suppress(OSError):
+            self.runtime_path.unlink(missing_ok=True)
+        _unlock(fd)
+        os.close(fd)
 
     def _publish(self, info: RuntimeInfo) -> None:
         try:

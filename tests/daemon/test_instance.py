@@ -261,6 +261,16 @@ def my_info_now(lock: InstanceLock) -> RuntimeInfo:
     return lock.info
 
 
+def test_a_runtime_file_that_cannot_be_written_fails_cleanly_and_frees_the_lock(state: Path) -> None:
+    (state / RUNTIME_NAME).mkdir(parents=True)  # a folder where the file goes: the write fails for real
+    with pytest.raises(InstanceLockError, match=r"cannot write .*runtime\.json"):
+        InstanceLock(state).acquire(my_info())
+    (state / RUNTIME_NAME).rmdir()
+    lock = InstanceLock(state)
+    assert lock.acquire(my_info()) is None  # the failed attempt let go of the lock
+    lock.release()
+
+
 def test_acquire_refuses_info_for_another_process(state: Path) -> None:
     with pytest.raises(ValueError, match="pid"):
         InstanceLock(state).acquire(my_info(pid=os.getppid()))
