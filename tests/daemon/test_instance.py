@@ -61,7 +61,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
 class Holder:
     """A child process running HOLDER; `said` is what its acquire() returned."""
 
-    def __init__(self, state: Path, *extra: str) -> None:
+    def __init__(self, state: Path, *extra: str, read_answer: bool = True) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-c", HOLDER, str(state), *extra],
             stdin=subprocess.PIPE,
@@ -69,6 +69,10 @@ class Holder:
             text=True,
             cwd=ROOT,
         )
+        if read_answer:
+            self.read_answer()
+
+    def read_answer(self) -> None:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()  # blocks until acquire() has returned in the child
         assert line, f"holder exited early with {self.process.wait()}"
@@ -134,6 +138,19 @@ def test_a_second_process_gets_the_first_ones_info_and_starts_nothing(state: Pat
 
     assert running_instance(state) == RuntimeInfo.from_json((state / RUNTIME_NAME).read_text())
     assert read_from_another_process(state) == published
+
+
+def test_of_several_processes_started_together_exactly_one_runs(state: Path, holders: list[Holder]) -> None:
+    racers = [Holder(state, read_answer=False) for _ in range(4)]  # all started before any is read
+    holders.extend(racers)
+    for racer in racers:
+        racer.read_answer()
+    winners = [racer for racer in racers if racer.said is None]
+    assert len(winners) == 1, [racer.said for racer in racers]
+    for racer in racers:
+        if racer is not winners[0]:
+            assert racer.said is not None and racer.said["pid"] == winners[0].pid
+    assert runtime_file(state)["pid"] == winners[0].pid
 
 
 def test_kill_9_leaves_a_stale_file_that_is_never_trusted_and_is_replaced(state: Path, holders: list[Holder]) -> None:
