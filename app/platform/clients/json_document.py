@@ -19,7 +19,7 @@ from json5 import model as j5
 from json5.loader import DefaultLoader, ModelLoader
 
 from .document import Container, drop_member, find_block, kind_of, nest, only_member, set_member
-from .model import ClientFileError
+from .model import ClientFileError, not_only_ours
 
 _TOKEN_TEXT = {
     "COMMA": "','",
@@ -144,7 +144,7 @@ class JsonDocument:
         if text is None:
             text = splice()
         if _meaning(text) != expected:  # a bug here must never reach the user's file
-            raise RuntimeError(f"editing {self.path} would change more than Switchboard's entry; nothing was written")
+            raise not_only_ours(self.path)
         return self._with_bom(text)
 
     def _with_bom(self, text: str) -> str:

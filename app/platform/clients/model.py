@@ -29,6 +29,14 @@ class ClientFileError(ClientError):
     """A client file Switchboard cannot read or must not touch; str() names the file, the spot and the fix."""
 
 
+def not_only_ours(path: Path) -> ClientFileError:
+    """The edit's check failed: the new text would mean more than our entry changed. Never written."""
+    return ClientFileError(
+        f"{path}: Switchboard could not change only its own entry in this file's layout, so it left the file "
+        "unchanged; add the entry by hand (the snippet) or tidy the file and try again."
+    )
+
+
 class UnknownClientError(ClientError, LookupError):
     """An id that names no client writer."""
 

@@ -21,9 +21,9 @@ def read_bytes(path: Path) -> bytes | None:
         return None
     except IsADirectoryError:
         raise ClientFileError(f"{path} is a folder, not a file; move it aside and try again.") from None
-    except PermissionError:
+    except OSError as exc:  # permission denied, a file where a folder should be, ...
         raise ClientFileError(
-            f"{path} cannot be read (permission denied); fix its permissions and try again."
+            f"{path} cannot be read ({exc.strerror or exc}); fix that and try again. Nothing was changed."
         ) from None
 
 

@@ -17,7 +17,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import Table
 
 from .document import Container, drop_member, find_block, only_member, set_member
-from .model import ClientFileError
+from .model import ClientFileError, not_only_ours
 
 _HEADER = re.compile(r"(?m)^[ \t]*\[\[?(?P<key>[^\]\n]*)\]\]?[ \t]*(?:#.*)?$")
 
@@ -127,7 +127,7 @@ class TomlDocument:
             document = TomlDocument(self.path, document.without_member(container, other, drop_empty=False))
         text = document.with_member(container, name, entry)
         if tomlkit.parse(text).unwrap() != expected:
-            raise RuntimeError(f"editing {self.path} would change more than Switchboard's entry; nothing was written")
+            raise not_only_ours(self.path)
         return text
 
     # -- text edits ----------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class TomlDocument:
         structural(doc)
         text = tomlkit.dumps(doc)
         if _meaning(text) != expected:
-            raise RuntimeError(f"editing {self.path} would change more than Switchboard's entry; nothing was written")
+            raise not_only_ours(self.path)
         return text
 
 

@@ -175,8 +175,14 @@ class ClientWriter(ABC):
                 return Change(path, False, _latest(backup_paths(path)))
             if read_bytes(path) != before:
                 continue  # the client rewrote its file while we worked: start again from its new text
-            backup = self._keep_backup(path, before, removed)
-            write_atomically(path, data)
+            try:
+                backup = self._keep_backup(path, before, removed)
+                write_atomically(path, data)
+            except OSError as exc:  # a read-only folder, a full disk, a file Windows holds open
+                raise ClientFileError(
+                    f"{path} could not be written ({exc.strerror or exc}); close {self.title}, check the folder "
+                    "is writable and try again. The file is unchanged."
+                ) from None
             return Change(path, True, backup, removed)
         raise ClientFileError(
             f"{path} kept changing while Switchboard was writing it; quit {self.title} and try again."
