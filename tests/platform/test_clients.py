@@ -555,6 +555,11 @@ def test_a_file_keeps_its_mode_and_a_symlinked_file_keeps_its_link(where: Where,
         ),
         pytest.param('{\n  "mcpServers": {\n    "a": {"command": "x"} /* last */\n  }\n}\n', id="block-comment"),
         pytest.param('{\n  "mcpServers": {}\n}\n', id="empty-block"),
+        pytest.param('{\n  "mcpServers": {\n    "a": {"command": "x"} // the only one\n  }\n}\n', id="line-comment"),
+        pytest.param(
+            '{\n  "mcpServers": {\n    "a": {"command": "x"}, // first\n    "b": {"command": "y"}\n  }\n}\n',
+            id="comment-mid",
+        ),
         pytest.param('{\n  "theme": "dark", // no servers yet\n}\n', id="no-block-trailing-comma"),
         pytest.param("{}", id="empty-object"),
         pytest.param(
@@ -573,21 +578,26 @@ def test_unusual_layouts_come_back_byte_for_byte(text: str, where: Where) -> Non
     assert path.read_bytes() == text.encode("utf-8")
 
 
-def test_an_entry_added_after_ours_survives_our_disconnect(where: Where) -> None:
+def test_disconnect_takes_out_only_our_entry_wherever_it_sits(where: Where) -> None:
     writer = get("zed")
     path = place("zed", where)
     writer.connect(where, ENTRY)
     text = path.read_text()
-    path.write_text(text.replace('"telemetry"', '"context_servers_note": "x",\n  "telemetry"'))
-    connected = json.loads(json.dumps(writer.servers(where)))
-    data_before = parse(path)
+    assert text.count("\n  }, // MCP") == 1
+    path.write_text(text.replace("\n  }, // MCP", ',\n    "after-ours": {"command": "z"}\n  }, // MCP'))
 
     writer.disconnect(where, "switchboard")
 
-    data_after = parse(path)
-    del data_before["context_servers"]["switchboard"]
-    assert data_after == data_before
-    assert "switchboard" in connected
+    original = (FIXTURES / "zed_settings.json").read_text()
+    assert path.read_text() == original.replace("\n  }, // MCP", ',\n    "after-ours": {"command": "z"}\n  }, // MCP')
+
+    # Ours first, a commented server after it: the comment belongs to that server and stays.
+    first = (
+        '{\n  "context_servers": {\n    "switchboard": {"url": "x"},\n    // docs\n    "docs": {"url": "y"}\n  }\n}\n'
+    )
+    path.write_text(first)
+    writer.disconnect(where, "switchboard")
+    assert path.read_text() == '{\n  "context_servers": {\n    // docs\n    "docs": {"url": "y"}\n  }\n}\n'
 
 
 def test_codex_toml_keeps_comments_updates_in_place_and_handles_a_missing_final_newline(where: Where) -> None:
@@ -612,6 +622,22 @@ def test_codex_toml_keeps_comments_updates_in_place_and_handles_a_missing_final_
     assert tomllib.loads(bare.read_text())["model"] == "o3"
     writer.disconnect(where, "switchboard")
     assert tomllib.loads(bare.read_text()) == {"model": "o3"}
+
+
+def test_codex_entry_written_inline_by_hand_is_updated_and_removed_by_tomlkit(where: Where) -> None:
+    """No [mcp_servers.switchboard] header to cut: the edit falls back to tomlkit's structural edit."""
+    text = (
+        '# mine\n[mcp_servers]\ntime = { command = "uvx", args = ["mcp-server-time"] }\nswitchboard = { url = "old" }\n'
+    )
+    path = place("codex", where, text)
+
+    get("codex").connect(where, ENTRY)
+    assert tomllib.loads(path.read_text())["mcp_servers"]["switchboard"] == NATIVE_HTTP["codex"]
+    assert path.read_text().startswith("# mine\n")
+    get("codex").disconnect(where, "switchboard")
+
+    assert tomllib.loads(path.read_text()) == {"mcp_servers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}
+    assert path.read_text().startswith("# mine\n")
 
 
 def test_a_non_object_server_block_is_an_error_naming_the_key(where: Where) -> None:
