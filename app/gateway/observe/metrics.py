@@ -11,8 +11,11 @@ from what a client sent, so the number of series stays bounded by the configurat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import Metric
 
 # The text format generate_latest() writes by default (the library pairs it with this type).
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -130,4 +133,21 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         """The text exposition of every metric, to serve with `CONTENT_TYPE`."""
-        return generate_latest(self.registry)
+        return generate_latest(_WithoutCreated(self.registry))
+
+
+class _WithoutCreated:
+    """The registry's metrics without their `_created` samples.
+
+    The 0.0.4 text format has no place for them, so the library writes each as an extra gauge
+    series (`switchboard_calls_created{...}`), doubling the series a scraper stores for nothing
+    it asked for. The library's switch for this is process-global; this keeps it to our registry.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():  # fresh Metric objects on every collect
+            family.samples = [s for s in family.samples if not s.name.endswith("_created")]
+            yield family

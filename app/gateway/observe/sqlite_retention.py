@@ -81,7 +81,9 @@ def _trim_to_size(conn: sqlite3.Connection, path: Path, target: int) -> int:
 
 
 def _shrink(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA incremental_vacuum").fetchall()
+    # Through executescript: it steps the statement to the end, and each step frees one page
+    # (execute() + fetchall() stops after the first and frees a single page).
+    conn.executescript("PRAGMA incremental_vacuum;")
     # Best effort: a reader holding an old snapshot keeps the WAL; the next pass tries again.
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 

@@ -7,6 +7,7 @@ scan in the order the page is returned, however large the table is.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ def open_writer(path: Path) -> sqlite3.Connection:
     except OSError as exc:
         raise HistoryError(f"history: cannot create the folder {path.parent}: {exc.strerror}") from exc
     _check_header(path)
+    _create_private(path)
     conn = connect(path)
     try:
         # auto_vacuum only takes effect before the first table exists, i.e. on a new file.
@@ -126,6 +128,17 @@ def _check_header(path: Path) -> None:
         raise HistoryError(f"history: cannot read {path}: {exc.strerror}") from exc
     if head and head != _SQLITE_HEADER:
         raise HistoryError(f"history: {path} is not an SQLite database; move it aside and Switchboard starts a new one")
+
+
+def _create_private(path: Path) -> None:
+    """A new history file is readable by its owner only: arguments and results are masked, not
+    harmless (file contents, queries). SQLite gives the -wal and -shm files the same mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise HistoryError(f"history: cannot create {path}: {exc.strerror}") from exc
 
 
 def _migrate(path: Path, conn: sqlite3.Connection) -> None:
