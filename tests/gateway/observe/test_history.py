@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -233,6 +234,20 @@ def test_retention_deletes_what_is_past_its_age(open_store) -> None:
     store.record_call(make_call(5, started_at=now[0]))
     assert store.flush()
     assert ids(store.calls()) == ["call-5"]
+
+
+def test_retention_runs_while_no_record_arrives(open_store) -> None:
+    """A gateway left idle over a weekend still lets go of what is past its age."""
+    now = [BASE_TIME]
+    store = open_store(max_age_days=1, retention_interval_s=0, clock=lambda: now[0])
+    store.record_call(make_call(1, started_at=now[0]))
+    assert store.flush()
+    assert ids(store.calls()) == ["call-1"]
+    now[0] += 2 * DAY
+    deadline = time.monotonic() + 30
+    while store.calls() and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a condition the writer's idle wake-up brings about
+    assert store.calls() == []
 
 
 def test_retention_keeps_the_file_under_its_size_dropping_the_oldest(open_store) -> None:
