@@ -274,23 +274,23 @@ class SqliteHistory:
             conn.close()
 
     def _write(self, conn: sqlite3.Connection, calls: list[CallRecord], events: list[EventRecord]) -> None:
-        n = len(calls) + len(events)
-        try:
-            call_rows = [sqlite_schema.call_row(r) for r in calls]
-            event_rows = [sqlite_schema.event_row(r) for r in events]
-            conn.execute("BEGIN")
-            try:
-                conn.executemany(sqlite_schema.INSERT_CALL, call_rows)
-                conn.executemany(sqlite_schema.INSERT_EVENT, event_rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except Exception as exc:  # a full disk, a locked file: count the batch, keep the writer alive
-            self._count_dropped(n)
-            self._log_failure("history: %d records not written to %s: %s", n, self.path, exc)
+        written = len(calls) + len(events)
+        error = _insert(conn, calls, events)
+        if error is not None and written > 1:
+            # One bad record (a caller's bug) must not cost the whole batch: write them one by one.
+            # On a full disk every one fails fast, which is no worse.
+            written = 0
+            for one_call, one_event in [*(([c], []) for c in calls), *(([], [e]) for e in events)]:
+                failed = _insert(conn, one_call, one_event)
+                written += failed is None
+                error = failed or error
+        if error is not None:
+            lost = len(calls) + len(events) - written
+            self._count_dropped(lost)
+            self._log_failure("history: %d records not written to %s: %s", lost, self.path, error)
+        if not written:
             return
-        self._committed += n
+        self._committed += written
         if self._on_commit is not None:
             try:
                 self._on_commit(self._committed)
@@ -315,3 +315,21 @@ class SqliteHistory:
         if now - self._last_failure_log >= _FAILURE_LOG_INTERVAL_S:
             self._last_failure_log = now
             log.warning(message, *args)
+
+
+def _insert(conn: sqlite3.Connection, calls: list[CallRecord], events: list[EventRecord]) -> Exception | None:
+    """Write and commit these records in one transaction; the error instead if it failed (nothing written)."""
+    try:
+        call_rows = [sqlite_schema.call_row(r) for r in calls]
+        event_rows = [sqlite_schema.event_row(r) for r in events]
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(sqlite_schema.INSERT_CALL, call_rows)
+            conn.executemany(sqlite_schema.INSERT_EVENT, event_rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except Exception as exc:  # a full disk, a locked file, a record with a field of the wrong type
+        return exc
+    return None

@@ -219,6 +219,29 @@ def test_values_orjson_cannot_encode_are_kept_as_text(open_store) -> None:
     assert store.dropped == 0
 
 
+def test_a_bad_record_is_dropped_alone_and_the_writer_goes_on(open_store) -> None:
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(total: int) -> None:
+        inside.set()
+        release.wait()
+
+    store = open_store(batch=50, on_commit=hold)
+    store.record_call(make_call(0))
+    assert inside.wait(30)  # the writer is held after committing call-0: what follows is one batch
+    for i in range(1, 11):
+        store.record_call(make_call(i, client_name=None) if i == 5 else make_call(i))  # NOT NULL refuses it
+    store.record_event(make_event(11, detail=object()))  # not a type SQLite can bind
+    release.set()
+    assert store.flush()
+    store.record_call(make_call(12))
+    assert store.flush()
+    assert store.dropped == 2
+    assert ids(store.calls(limit=MAX_PAGE)) == [f"call-{i}" for i in (12, 10, 9, 8, 7, 6, 4, 3, 2, 1, 0)]
+    assert store.events() == []
+    assert store.committed == 11
+
+
 def test_retention_deletes_what_is_past_its_age(open_store) -> None:
     now = [BASE_TIME + 40 * DAY]
     store = open_store(max_age_days=30, retention_interval_s=0, clock=lambda: now[0])
