@@ -30,6 +30,7 @@ from bench.scenarios import (
     failed_row,
     peak_rows,
     run_load,
+    settle,
 )
 from bench.sessions import StdioSession
 from bench.startup import startup_rows
@@ -74,6 +75,8 @@ async def start_peers(home: Path, unavailable: dict[str, str]) -> list[Target]:
             target = peer_target(peer)
             _, warm = await target.first_call()
             await warm.close()
+            if target.per_request or target.per_session:  # the children its first call started: gone first
+                await settle(target)
         except Exception as exc:
             await peer.stop()
             unavailable[mode.name] = describe(exc)

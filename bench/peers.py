@@ -197,10 +197,13 @@ class PeerProcess(ServedProcess):
         self.port = free_port()
         output = self.log.open("ab")
         self.started_at = time.perf_counter()
+        argv = self.mode.argv(self.port)
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self.mode.argv(self.port), cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output
+                *argv, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output
             )
+        except FileNotFoundError:
+            raise RuntimeError(f"cannot run {argv[0]}: not found (is it on PATH?)") from None
         finally:
             output.close()
         self.ps = psutil.Process(self.process.pid)

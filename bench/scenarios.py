@@ -107,9 +107,14 @@ class Bench:
             if program in self.unavailable:
                 cells[program] = f"peer unavailable: {self.unavailable[program]}"
                 continue
+            mine = [m for m in self.modes if m.program == program]
+            reasons = {self.unavailable.get(m.name) for m in mine}
+            if len(reasons) == 1 and None not in reasons:  # every mode down for one reason: say it once
+                cells[program] = f"peer unavailable: {reasons.pop()}"
+                continue
             lines = []
-            for mode in self.modes:
-                if mode.program != program or (wire is not None and wire not in mode.wires):
+            for mode in mine:
+                if wire is not None and wire not in mode.wires:
                     continue
                 if mode.name in self.unavailable:
                     lines.append(f"{mode.label}: peer unavailable: {self.unavailable[mode.name]}")
