@@ -6,6 +6,7 @@ The direct side is a minimal stdio client in its own process (this module with -
 each answer as one line and parses it, as any client must, and reports its own peak the same way.
 
     python -m bench.bigresult --reader [KIB] [CALLS]     # the direct side alone; prints JSON
+    python -m bench.bigresult --peers [KIB]              # one such call through each peer (slow: ~1 min each)
 """
 
 from __future__ import annotations
@@ -143,7 +144,43 @@ async def big_rows(bench: Bench, switchboard: Contender, kib: int = BIG_KIB, cal
     ]
 
 
+async def through_peers(kib: int) -> None:
+    """One large call through mcp-proxy and supergateway's SSE mode, peak per byte as above; not in `make bench`.
+
+    Both read the child by splitting the whole pending buffer on every chunk, so one 50 MiB result
+    takes them most of a minute: too long for the bench's 5-minute run, so it is a command of its own.
+    """
+    import tempfile
+
+    from bench.peers import PEER_MODES, PeerProcess, install
+    from bench.targets import peer_target
+
+    if any(install(print).values()):
+        return
+    home = Path(tempfile.mkdtemp(prefix="switchboard-bigresult-"))
+    for mode in [m for m in PEER_MODES if m.name in ("mcp-proxy stateful", "supergateway SSE")]:
+        peer = PeerProcess(mode, home)
+        await peer.start()
+        try:
+            target = peer_target(peer)
+            _, session = await target.first_call()
+            await asyncio.sleep(0.5)
+            rest = peer.rss().own
+            reset = peer.reset_high_water()
+            stats = await asyncio.wait_for(drive([session], 1, Work("blob", kib)), READER_TIMEOUT)
+            peak = peer.high_water() if reset else peer.rss().own
+            per_byte = (peak - rest) / (kib * 1024)
+            print(f"{mode.name}: +{mb(peak - rest)} over {mb(rest)} at rest: {per_byte:.2f} bytes per byte · "
+                  f"{latency_cell(stats)} · {stats.errors}/{stats.calls} errors")
+            await session.close()
+        finally:
+            await peer.stop()
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--peers":
+        asyncio.run(through_peers(int(argv[1]) if len(argv) > 1 else BIG_KIB))
+        return 0
     if not argv or argv[0] != "--reader":
         print(__doc__)
         return 2
