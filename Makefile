@@ -30,6 +30,7 @@ test: $(STAMP) $(NODE_DEPS) lint
 conformance: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/gateway/test_conformance.py
 
+# Installs the peer gateways it compares against into bench/.peers/ (not the app's venv) on first use.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
@@ -38,4 +39,4 @@ package: $(STAMP)
 	$(BIN)/pyinstaller --noconfirm build.spec
 
 clean:
-	rm -rf $(VENV) build dist tests/node/node_modules bench/results
+	rm -rf $(VENV) build dist tests/node/node_modules bench/results bench/.peers

@@ -17,10 +17,11 @@ import tempfile
 from pathlib import Path
 
 from bench.gateway import CHILD, CHILD_ARGV, ROOT, GatewayProcess, show_key, write_config
-from bench.load import Stats, Work, close_all, drive, open_clients
+from bench.load import Work, close_all, drive, open_clients
 from bench.report import ms, ratio, times
-from bench.scenarios import WARMUP_CALLS, Side, cpu_meter, first_call, interleaved
+from bench.scenarios import WARMUP_CALLS, Side, interleaved
 from bench.sessions import Session, StdioSession
+from bench.targets import cpu_meter, switchboard_target
 
 SCENARIOS = [("echo c=1 x 300", 1, 300, 0), ("echo c=8 x 100", 8, 100, 0), ("256 KiB c=1 x 50", 1, 50, 256)]
 
@@ -40,31 +41,31 @@ async def run(args: argparse.Namespace, root: Path) -> str:
             gateway = GatewayProcess(home, config, patches)
             await gateway.start()
             key = await asyncio.to_thread(show_key, config, home)
-            _, warm = await first_call(gateway.url, key, gateway.started_at)
+            _, warm = await switchboard_target(gateway, key).first_call()
             await warm.close()
             gateways.append((patches or "as is", gateway, key))
         transport = "sse" if args.sse else "streamable-http"
         for title, c, n, kib in SCENARIOS:
             print(f"· {title}", file=sys.stderr, flush=True)
             tool = "blob" if kib else "echo"
-            sides: list[Side] = [([direct] * c, Work(tool, kib), Stats(), cpu_meter(direct.process.pid))]
+            sides = [Side("direct", [direct] * c, Work(tool, kib), n, cpu_meter(direct.process.pid))]
             opened: list[list[Session]] = []
-            for _, gateway, key in gateways:
+            for name, gateway, key in gateways:
                 url = gateway.base_url + "/sse" if args.sse else gateway.url
                 clients = await open_clients(url, c, transport=transport, era=args.era, key=key)
                 opened.append(clients)
                 assert gateway.process is not None
-                sides.append((clients, Work(f"{CHILD}__{tool}", kib), Stats(), cpu_meter(gateway.process.pid)))
+                sides.append(Side(name, clients, Work(f"{CHILD}__{tool}", kib), n, cpu_meter(gateway.process.pid)))
             try:
-                for sessions, work, _, _ in sides:
-                    await drive(sessions, WARMUP_CALLS, work, first=-WARMUP_CALLS)
-                await interleaved(sides, n, args.rounds)
+                for side in sides:
+                    await drive(side.sessions, WARMUP_CALLS, side.work, first=-WARMUP_CALLS)
+                await interleaved(sides, args.rounds)
             finally:
                 for clients in opened:
                     await close_all(clients)
-            base = sides[0][2]
+            base = sides[0].stats
             names = ["direct stdio (child CPU)", *(name for name, _, _ in gateways)]
-            for name, (_, _, stats, _) in zip(names, sides, strict=True):
+            for name, stats in zip(names, (side.stats for side in sides), strict=True):
                 p50, rate = stats.percentile(0.5), stats.rate
                 lines.append(
                     f"| {title} | {name} | {ms(p50)} | {rate or 0:,.0f} | {stats.cpu_per_call or 0:,.0f} |"

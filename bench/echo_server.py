@@ -15,7 +15,7 @@ from mcp.server.stdio import stdio_server
 
 from bench.blob import blob_text
 
-MAX_KIB = 16 * 1024
+MAX_KIB = 64 * 1024  # room for bench.bigresult's 50 MiB result
 
 TOOLS = [
     {
@@ -31,8 +31,13 @@ TOOLS = [
 ]
 
 
+# The 2026-07-28 era requires these on results (a peer may speak it to the child directly); the
+# handshake era's schema drops them, so one dict serves both.
+MODERN_LIST = {"resultType": "complete", "ttlMs": 0, "cacheScope": "private"}
+
+
 async def list_tools(ctx: Any, params: Any) -> dict[str, Any]:
-    return {"tools": TOOLS}
+    return {"tools": TOOLS, **MODERN_LIST}
 
 
 async def call_tool(ctx: Any, params: Any) -> dict[str, Any]:
@@ -43,7 +48,7 @@ async def call_tool(ctx: Any, params: Any) -> dict[str, Any]:
         text = blob_text(max(0, min(int(args.get("kib", 0)), MAX_KIB)))
     else:
         return {"content": [{"type": "text", "text": f"unknown tool {params.name}"}], "isError": True}
-    return {"content": [{"type": "text", "text": text}]}
+    return {"content": [{"type": "text", "text": text}], "resultType": "complete"}
 
 
 def build() -> Server[Any]:

@@ -57,18 +57,86 @@ class RSS:
     with_children: int
 
 
-class GatewayProcess:
-    """One `switchboard serve` on port 0; `url` is parsed from its banner."""
+class ServedProcess:
+    """A server under test in its own process: its RSS (alone and with its children), peak, and a clean stop."""
 
-    def __init__(self, home: Path, config: Path, patches: str = "") -> None:
-        self.home = home
-        self.config = config
-        self.patches = patches  # comma-separated names from bench.patched; "" runs the app as it is
+    def __init__(self) -> None:
         self.url = ""
         self.started_at = 0.0  # perf_counter at spawn
         self.process: asyncio.subprocess.Process | None = None
         self.ps: psutil.Process | None = None
         self.peak = RSS(0, 0)
+
+    @property
+    def base_url(self) -> str:
+        return self.url.removesuffix("/mcp")
+
+    def rss(self) -> RSS:
+        """RSS now, the process alone and with every process below it; also folds into `peak`."""
+        assert self.ps is not None
+        own = self.ps.memory_info().rss
+        total = own
+        for child in self.ps.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        self.peak = RSS(max(self.peak.own, own), max(self.peak.with_children, total))
+        return RSS(own, total)
+
+    def high_water(self) -> int:
+        """The kernel's peak RSS of the process itself (VmHWM), or the sampled peak elsewhere."""
+        assert self.ps is not None
+        try:
+            for line in Path(f"/proc/{self.ps.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return self.peak.own
+
+    def reset_high_water(self) -> bool:
+        """Set the kernel's VmHWM back to the current RSS (Linux `clear_refs` 5); False where it cannot."""
+        assert self.ps is not None
+        try:
+            Path(f"/proc/{self.ps.pid}/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return True
+
+    async def sample(self, interval: float = 0.1) -> None:
+        """Run as a task during load: keeps `peak` current."""
+        while True:
+            try:
+                self.rss()
+            except psutil.Error:
+                return
+            await asyncio.sleep(interval)
+
+    async def stop(self) -> None:
+        """Terminate, wait, then kill whatever is left of the process and everything it spawned."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        below: list[psutil.Process] = []
+        with contextlib.suppress(psutil.Error):
+            below = self.ps.children(recursive=True) if self.ps else []
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        for child in below:  # a peer that leaves its child behind must not leave it running
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+
+
+class GatewayProcess(ServedProcess):
+    """One `switchboard serve` on port 0; `url` is parsed from its banner."""
+
+    def __init__(self, home: Path, config: Path, patches: str = "") -> None:
+        super().__init__()
+        self.home = home
+        self.config = config
+        self.patches = patches  # comma-separated names from bench.patched; "" runs the app as it is
 
     async def start(self) -> None:
         launcher = ["-m", "bench.patched", self.patches] if self.patches else ["-m", "app"]
@@ -97,50 +165,3 @@ class GatewayProcess:
     async def _drain(stream: asyncio.StreamReader) -> None:
         while await stream.readline():
             pass
-
-    @property
-    def base_url(self) -> str:
-        return self.url.removesuffix("/mcp")
-
-    def rss(self) -> RSS:
-        """RSS now, the gateway alone and with every process below it; also folds into `peak`."""
-        assert self.ps is not None
-        own = self.ps.memory_info().rss
-        total = own
-        for child in self.ps.children(recursive=True):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += child.memory_info().rss
-        self.peak = RSS(max(self.peak.own, own), max(self.peak.with_children, total))
-        return RSS(own, total)
-
-    def high_water(self) -> int:
-        """The kernel's peak RSS of the gateway process itself (VmHWM), or the sampled peak elsewhere."""
-        assert self.ps is not None
-        try:
-            for line in Path(f"/proc/{self.ps.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return self.peak.own
-
-    async def sample(self, interval: float = 0.1) -> None:
-        """Run as a task during load: keeps `peak` current."""
-        while True:
-            try:
-                self.rss()
-            except psutil.Error:
-                return
-            await asyncio.sleep(interval)
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), 10)
-        except TimeoutError:
-            for child in self.ps.children(recursive=True) if self.ps else []:
-                child.kill()
-            self.process.kill()
-            await self.process.wait()

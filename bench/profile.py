@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.gateway import CHILD, ROOT, GatewayProcess, show_key, write_config
 from bench.load import Stats, Work, close_all, drive, format_stats, open_clients
-from bench.scenarios import first_call
+from bench.targets import switchboard_target
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -86,7 +86,7 @@ async def profile(args: argparse.Namespace, home: Path, out: Path) -> Stats:
     await gateway.start()
     try:
         key = await asyncio.to_thread(show_key, config, home)
-        _, warm = await first_call(gateway.url, key, gateway.started_at)
+        _, warm = await switchboard_target(gateway, key).first_call()
         await warm.close()
         transport = "sse" if args.sse else "streamable-http"
         url = gateway.base_url + "/sse" if args.sse else gateway.url

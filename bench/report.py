@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.metadata
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,20 +23,19 @@ MB = 1024 * 1024
 @dataclass
 class Row:
     scenario: str
-    direct: str
-    gateway: str
-    ratio: str
+    direct: str = ""
+    switchboard: str = ""
+    peers: dict[str, str] = field(default_factory=dict)  # peer program -> its cell
+    vs_peer: str = ""  # Switchboard ÷ the best peer, naming it
+    vs_direct: str = ""
     errors: str = ""
-    target: str = ""
-    met: bool | None = None  # None: no target for this row
+    goals: list[tuple[str, bool | None]] = field(default_factory=list)  # (goal, met); None: not judged
     data: dict[str, Any] = field(default_factory=dict)  # raw numbers for the JSON
 
-    def cells(self) -> list[str]:
-        mark = "" if self.met is None else (" ✓" if self.met else " ✗")
-        return [self.scenario, self.direct, self.gateway, self.ratio, self.errors, self.target + mark]
-
-
-HEADER = ["scenario", "direct stdio", "gateway", "gateway ÷ direct", "errors", "target"]
+    def cells(self, columns: list[str]) -> list[str]:
+        goals = " · ".join(text + ("" if met is None else (" ✓" if met else " ✗")) for text, met in self.goals)
+        peers = [self.peers.get(column, "") for column in columns]
+        return [self.scenario, self.direct, self.switchboard, *peers, self.vs_peer, self.vs_direct, self.errors, goals]
 
 
 def ms(value: float | None) -> str:
@@ -51,15 +51,26 @@ def ratio(gateway: float | None, direct: float | None) -> float | None:
 
 
 def times(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
+    if value is None:
+        return "-"
+    return f"{value:.2f}x" if abs(value) >= 0.1 else f"{value:.2g}x"  # 0.0025x, not 0.00x
+
+
+def fmt_ratio(value: float | None, against: str | None) -> str:
+    return f"{times(value)} ({against})" if value is not None and against else "-"
+
+
+def per_second(rate: float | None) -> str:
+    return "0" if not rate else (f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}")
 
 
 def latency_cell(stats: Stats, cpu_of: str = "") -> str:
     rate = stats.rate
     cpu = stats.cpu_per_call
+    who = f"{cpu_of} " if cpu_of else ""
     return (
-        f"p50 {ms(stats.percentile(0.5))} · p90 {ms(stats.percentile(0.9))} · p99 {ms(stats.percentile(0.99))} ms"
-        f" · {rate or 0:,.0f} calls/s" + (f" · {cpu_of} CPU {cpu:,.0f} µs/call" if cpu is not None else "")
+        f"p50 {ms(stats.percentile(0.5))} · p99 {ms(stats.percentile(0.99))} ms · {per_second(rate)} calls/s"
+        + (f" · {who}CPU {cpu:,.0f} µs/call" if cpu is not None else "")
     )
 
 
@@ -80,18 +91,38 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
         "python": sys.version.split()[0],
         "mcp": importlib.metadata.version("mcp"),
+        "commit": _commit(),
     }
 
 
+def _commit() -> str:
+    """The checkout's short commit, with `+dirty` when the tree has changes; "?" outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=root)
+        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=root)
+    except OSError:
+        return "?"
+    if head.returncode != 0:
+        return "?"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    """The table: one column per side; peer programs carry their pinned versions in the header."""
+    versions: dict[str, str] = meta.get("peers", {})
+    columns = list(versions)
+    header = ["scenario", "direct stdio", "Switchboard", *(f"{name} {versions[name]}" for name in columns)]
+    header += ["Switchboard ÷ best peer", "Switchboard ÷ direct", "errors", "goals"]
     lines = [
         f"Switchboard bench · {meta['date']} · {meta['cpu']}, {meta['cores']} cores · Python {meta['python']}"
-        f" · mcp {meta['mcp']}" + (f" · patches: {meta['patches']}" if meta.get("patches") else ""),
+        f" · mcp {meta['mcp']} · commit {meta.get('commit', '?')}"
+        + (f" · patches: {meta['patches']}" if meta.get("patches") else ""),
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
     ]
-    lines.extend("| " + " | ".join(cell.replace("|", "\\|") for cell in row.cells()) + " |" for row in rows)
+    lines.extend("| " + " | ".join(c.replace("|", "\\|") for c in row.cells(columns)) + " |" for row in rows)
     return "\n".join(lines)
 
 

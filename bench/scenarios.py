@@ -1,13 +1,14 @@
-"""The scenarios: each measures the gateway and the direct-stdio baseline in the same run, interleaved.
+"""The load scenarios: direct stdio, Switchboard and every peer on the same wire, interleaved in one run.
 
-Load scenarios run in rounds, direct then gateway, then gateway then direct (ABBA), so a drift in
-the machine's speed during the run falls on both sides alike. `bench.ab` rotates more sides the same way.
+Sides run in rounds, in one order and then the reverse (ABBA; with more sides ABC…CBA), so a
+drift in the machine's speed during the run falls on every side alike. Each side has its own time
+budget per scenario, so a slow peer bounds its own sample, not Switchboard's. `bench.ab` rotates
+gateway variants the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,340 +16,346 @@ from typing import Any
 
 import psutil
 
-from bench.gateway import CHILD, CHILD_ARGV, ROOT, GatewayProcess
-from bench.load import Stats, Work, close_all, drive, open_clients
-from bench.report import MB, Row, latency_cell, mb, ms, ratio, times
-from bench.sessions import Session, StdioSession, StreamableSession
+from bench.load import Stats, Work, close_all, drive
+from bench.peers import HANDSHAKE, MODERN, SSE, PeerMode
+from bench.report import Row, fmt_ratio, latency_cell, mb, ratio, times
+from bench.sessions import Session, StdioSession
+from bench.targets import SWITCHBOARD, Target, cpu_meter
 
-SCENARIO_BUDGET = 20.0  # seconds of calls per load scenario, both sides; then it stops early and says so
-SCENARIO_TIMEOUT = 60.0  # a scenario that overruns this is cut off and reported as failed
+SIDE_BUDGET = 6.0  # seconds of calls per side per load scenario; then it stops early and says so
+SCENARIO_TIMEOUT = 90.0  # a scenario that overruns this is cut off and reported as failed
 WARMUP_CALLS = 5
-FIRST_CALL_TIMEOUT = 30.0
-OPEN_CONCURRENCY = 50  # sessions opened at once in the idle-sessions scenario
+PER_REQUEST_CALLS = 5  # calls per scenario through a peer that spawns the child for every request
+
+WIRE_TITLES = {HANDSHAKE: "Streamable HTTP 2025-11-25", MODERN: "Streamable HTTP 2026-07-28", SSE: "legacy SSE"}
 
 
 @dataclass(frozen=True)
 class LoadScenario:
-    title: str
+    kind: str  # "echo c=1", "echo c=8", "256 KiB": the same kind on every wire is compared across wires
     c: int
     n: int
+    wire: str
     kib: int = 0
-    transport: str = "streamable-http"  # or "sse"
-    era: str = "handshake"  # or "modern" (2026-07-28); SSE is handshake-only
-    target: tuple[str, float] | None = None  # ("p50", 2.5): p50 ratio at most 2.5; ("rate", 0.6): at least 0.6
+    goals: tuple[tuple[str, float], ...] = ()  # ("peer", 0.6): ≤ 0.6x best peer; ("direct", 2.0): ≤ 2x direct
 
     @property
     def tool(self) -> str:
         return "blob" if self.kib else "echo"
 
+    @property
+    def metric(self) -> str:
+        """What this scenario is judged on: p50 for one client, calls/s for eight."""
+        return "rate" if self.c > 1 else "p50"
 
-STREAMABLE = "Streamable HTTP 2025-11-25"
-MODERN = "Streamable HTTP 2026-07-28"
-SSE = "legacy SSE"
+    @property
+    def title(self) -> str:
+        return f"{self.kind} x {self.n} · {WIRE_TITLES[self.wire]}"
 
-LOAD_SCENARIOS = [
-    LoadScenario(f"echo c=1 x 300 · {STREAMABLE}", 1, 300, target=("p50", 2.5)),
-    LoadScenario(f"echo c=8 x 100 · {STREAMABLE}", 8, 100, target=("rate", 0.6)),
-    LoadScenario(f"256 KiB c=1 x 50 · {STREAMABLE}", 1, 50, kib=256, target=("p50", 2.0)),
-    LoadScenario(f"echo c=1 x 300 · {MODERN}", 1, 300, era="modern", target=("p50", 2.5)),
-    LoadScenario(f"echo c=8 x 100 · {MODERN}", 8, 100, era="modern", target=("rate", 0.6)),
-    LoadScenario(f"256 KiB c=1 x 50 · {MODERN}", 1, 50, kib=256, era="modern", target=("p50", 2.0)),
-    LoadScenario(f"echo c=1 x 300 · {SSE}", 1, 300, transport="sse", target=("p50", 2.5)),
-    LoadScenario(f"echo c=8 x 100 · {SSE}", 8, 100, transport="sse", target=("rate", 0.6)),
-    LoadScenario(f"256 KiB c=1 x 50 · {SSE}", 1, 50, kib=256, transport="sse", target=("p50", 2.0)),
-]
+
+def _scenarios() -> list[LoadScenario]:
+    scenarios = []
+    for wire in (HANDSHAKE, MODERN, SSE):
+        headline = wire == HANDSHAKE  # the issue's peer goals; the other wires are held to this one (era_goals)
+        scenarios += [
+            LoadScenario("echo c=1", 1, 300, wire, goals=(("peer", 0.6), ("direct", 2.0)) if headline else ()),
+            LoadScenario("echo c=8", 8, 100, wire, goals=(("peer", 1.5),) if headline else ()),
+            LoadScenario("256 KiB c=1", 1, 50, wire, kib=256, goals=(("peer", 0.8),) if headline else ()),
+        ]
+    return scenarios
+
+
+LOAD_SCENARIOS = _scenarios()
+ERA_BOUND = 1.2  # each other wire within 1.2x of the handshake era's figure
 
 
 @dataclass
 class Bench:
-    """What the scenarios share: the running gateway, its key, and the direct child."""
+    """What the scenarios share: the servers under test, the direct child, and what could not run."""
 
-    gateway: GatewayProcess
-    key: str | None
+    targets: list[Target]
     direct: StdioSession
+    unavailable: dict[str, str] = field(default_factory=dict)  # peer mode name -> why; a program name for all
+    modes: list[PeerMode] = field(default_factory=list)  # every peer mode, available or not, in table order
     rounds: int = 2
     scale: float = 1.0  # < 1 shrinks every count (a quick run)
     direct_cpu: Callable[[], float] = field(init=False)
-    gateway_cpu: Callable[[], float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        assert self.direct.process is not None
+        self.direct_cpu = cpu_meter(self.direct.process.pid)  # the child's own CPU: what a direct call costs it
 
     def count(self, n: int) -> int:
         return max(self.rounds, int(n * self.scale))
 
-    def __post_init__(self) -> None:
-        assert self.direct.process is not None and self.gateway.process is not None
-        self.direct_cpu = cpu_meter(self.direct.process.pid)  # the child's own CPU: what the direct call costs it
-        self.gateway_cpu = cpu_meter(self.gateway.process.pid)  # the gateway alone, its child excluded
+    @property
+    def switchboard(self) -> Target:
+        return next(t for t in self.targets if t.column == SWITCHBOARD)
 
-    def url(self, transport: str) -> str:
-        return self.gateway.base_url + "/sse" if transport == "sse" else self.gateway.url
+    @property
+    def peers(self) -> list[Target]:
+        return [t for t in self.targets if t.is_peer]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys(mode.program for mode in self.modes))
+
+    def peer_cells(self, figures: dict[str, str], wire: str | None = None) -> dict[str, str]:
+        """One cell per peer program: a line per mode (those serving `wire`), its figure or why it has none."""
+        cells: dict[str, str] = {}
+        for program in self.columns:
+            if program in self.unavailable:
+                cells[program] = f"peer unavailable: {self.unavailable[program]}"
+                continue
+            mine = [m for m in self.modes if m.program == program]
+            reasons = {self.unavailable.get(m.name) for m in mine}
+            if len(reasons) == 1 and None not in reasons:  # every mode down for one reason: say it once
+                cells[program] = f"peer unavailable: {reasons.pop()}"
+                continue
+            lines = []
+            for mode in mine:
+                if wire is not None and wire not in mode.wires:
+                    continue
+                if mode.name in self.unavailable:
+                    lines.append(f"{mode.label}: peer unavailable: {self.unavailable[mode.name]}")
+                elif mode.name in figures:
+                    lines.append(f"{mode.label}: {figures[mode.name]}")
+                elif wire is not None:
+                    lines.append(f"{mode.label}: not measured")
+            cells[program] = "<br>".join(lines) or ("does not serve this wire" if wire else "")
+        return cells
+
+
+@dataclass
+class Side:
+    name: str
+    sessions: list[Session]
+    work: Work
+    per_client: int
+    cpu: Callable[[], float]
+    stats: Stats = field(default_factory=Stats)
+    spent: float = 0.0  # seconds of its budget used so far
+
+
+async def interleaved(sides: list[Side], rounds: int, budget: float = SIDE_BUDGET) -> None:
+    """Rounds of every side in turn, forward then reversed (ABBA), each side within its own budget."""
+    perf = time.perf_counter
+    for index in range(rounds):
+        order = sides if index % 2 == 0 else sides[::-1]
+        shift = (index // 2) % len(sides)  # beyond two rounds, rotate who goes first as well
+        for side in order[shift:] + order[:shift]:
+            per_round = max(1, side.per_client // rounds)
+            started = perf()
+            before = side.cpu()
+            stats = await drive(
+                side.sessions, per_round, side.work, first=index * per_round, deadline=started + budget - side.spent
+            )
+            stats.cpu = side.cpu() - before
+            side.spent += perf() - started
+            side.stats.merge(stats)
 
 
 def failed_row(title: str, exc: BaseException) -> Row:
     message = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-    return Row(title, "", f"failed: {message[:200]}", "", "error", met=False, data={"error": message})
+    return Row(title, switchboard=f"failed: {message[:200]}", errors="failed", data={"error": message})
 
 
-def cpu_meter(pid: int) -> Callable[[], float]:
-    """Cumulative user + system CPU seconds of one process."""
-    process = psutil.Process(pid)
-
-    def read() -> float:
-        times = process.cpu_times()
-        return times.user + times.system
-
-    return read
+def describe(exc: BaseException) -> str:
+    return "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"[:160]
 
 
-Side = tuple[list[Session], Work, Stats, Callable[[], float]]
+def value(stats: Stats, metric: str) -> float | None:
+    """The scenario's figure, only for a side with no errors: a side that answered wrongly sets no bar."""
+    if stats.errors or not stats.latencies:
+        return None
+    return stats.rate if metric == "rate" else stats.percentile(0.5)
 
 
-async def interleaved(sides: list[Side], per_client: int, rounds: int) -> None:
-    per_round = max(1, per_client // rounds)
-    deadline = time.perf_counter() + SCENARIO_BUDGET
-    for index in range(rounds):
-        shift = index % len(sides)  # rotate who goes first: with two sides, ABBA
-        order = sides[shift:] + sides[:shift]
-        for sessions, work, into, cpu in order:
-            before = cpu()
-            stats = await drive(sessions, per_round, work, first=index * per_round, deadline=deadline)
-            stats.cpu = cpu() - before
-            into.merge(stats)
+def side_cell(stats: Stats, cpu_of: str, budget_note: bool = True) -> str:
+    cell = latency_cell(stats, cpu_of)
+    if stats.errors:
+        cell += f" · {stats.errors}/{stats.calls} errors: {(stats.first_error or '')[:100]}"
+    if stats.cut and budget_note:
+        cell += f" · stopped at its {SIDE_BUDGET:.0f} s budget"
+    return cell
+
+
+def goal_marks(scenario: LoadScenario, vs_peer: float | None, vs_direct: float | None, ok: bool) -> list[Any]:
+    goals: list[tuple[str, bool | None]] = []
+    for what, bound in scenario.goals:
+        if what == "peer":
+            sign = "≥" if scenario.metric == "rate" else "≤"
+            text = f"{'calls/s' if scenario.metric == 'rate' else 'p50'} {sign} {bound}x best peer"
+            if vs_peer is None:
+                goals.append((text + " (no peer figure)", None))
+            else:
+                goals.append((text, ok and (vs_peer >= bound if scenario.metric == "rate" else vs_peer <= bound)))
+        else:
+            goals.append((f"p50 ≤ {bound}x direct", ok and vs_direct is not None and vs_direct <= bound))
+    return goals
 
 
 async def run_load(bench: Bench, scenario: LoadScenario) -> Row:
     n = bench.count(scenario.n)
-    direct_work = Work(scenario.tool, scenario.kib)
-    gateway_work = Work(f"{CHILD}__{scenario.tool}", scenario.kib)
-    direct_sessions: list[Session] = [bench.direct] * scenario.c
-    clients = await open_clients(
-        bench.url(scenario.transport), scenario.c, transport=scenario.transport, era=scenario.era, key=bench.key
-    )
-    direct, gateway = Stats(), Stats()
+    direct = Side("direct", [bench.direct] * scenario.c, Work(scenario.tool, scenario.kib), n, bench.direct_cpu)
+    sides = [direct]
+    failures: dict[str, str] = {}
+    alone: list[Target] = []  # sides that spawn a child per call: measured after the others, not among them
     try:
-        await drive(direct_sessions, WARMUP_CALLS, direct_work, first=-WARMUP_CALLS)
-        await drive(clients, WARMUP_CALLS, gateway_work, first=-WARMUP_CALLS)
-        sides: list[Side] = [
-            (direct_sessions, direct_work, direct, bench.direct_cpu),
-            (clients, gateway_work, gateway, bench.gateway_cpu),
-        ]
-        await interleaved(sides, n, bench.rounds)
+        for target in bench.targets:
+            if scenario.wire not in target.urls:
+                continue
+            if scenario.wire in target.per_request:
+                if scenario.c > 1:
+                    failures[target.name] = f"not run at c={scenario.c}: it starts the child for every request"
+                else:
+                    alone.append(target)
+                continue
+            work = Work(target.tool(scenario.tool), scenario.kib)
+            try:
+                clients = await target.open_many(scenario.wire, scenario.c)
+            except Exception as exc:
+                failures[target.name] = f"failed to open: {describe(exc)}"
+                continue
+            sides.append(Side(target.name, clients, work, n, target.cpu))
+            warm = await drive(clients, WARMUP_CALLS, work, first=-WARMUP_CALLS)
+            if warm.errors == warm.calls:  # it does not serve this wire at all: say why, spend nothing more
+                failures[target.name] = f"every call failed: {warm.first_error}"
+                await close_all(sides.pop().sessions)
+        await drive(direct.sessions, WARMUP_CALLS, direct.work, first=-WARMUP_CALLS)
+        await interleaved(sides, bench.rounds)
+    finally:
+        for side in sides[1:]:
+            await close_all(side.sessions)
+    for target in alone:
+        # Every call (and its handshake) starts a Python child; among the other sides those starts would
+        # load the machine under them. So: a few calls, on their own, then wait until its children are gone.
+        try:
+            sides.append(await run_alone(target, scenario, bench.count(PER_REQUEST_CALLS)))
+        except Exception as exc:
+            failures[target.name] = f"failed: {describe(exc)}"
+        finally:
+            await settle(target)
+    return load_row(bench, scenario, sides, failures, {t.name: bench.count(PER_REQUEST_CALLS) for t in alone})
+
+
+async def run_alone(target: Target, scenario: LoadScenario, calls: int) -> Side:
+    clients = await target.open_many(scenario.wire, scenario.c)
+    try:
+        work = Work(target.tool(scenario.tool), scenario.kib)
+        side = Side(target.name, clients, work, calls, target.cpu)
+        await interleaved([side], 1)
     finally:
         await close_all(clients)
-    p50 = ratio(gateway.percentile(0.5), direct.percentile(0.5))
-    rate = ratio(gateway.rate, direct.rate)
-    met = None
-    target = ""
-    if scenario.target:
-        what, bound = scenario.target
-        if what == "p50":
-            target, met = f"p50 ≤ {bound}x", p50 is not None and p50 <= bound
-        else:
-            target, met = f"calls/s ≥ {bound}x", rate is not None and rate >= bound
-    errors = f"{gateway.errors}/{gateway.calls}" + (f" (direct {direct.errors})" if direct.errors else "")
-    if gateway.cut or direct.cut:
-        errors += f"; stopped at the {SCENARIO_BUDGET:.0f} s budget"
-    if gateway.first_error:
-        errors += f": {gateway.first_error[:120]}"
+    return side
+
+
+async def settle(target: Target, timeout: float = 10.0) -> None:
+    """Wait (bounded) until the target has no child processes left running."""
+    assert target.process.ps is not None
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            if not target.process.ps.children(recursive=True):
+                return
+        except psutil.Error:
+            return
+        await asyncio.sleep(0.05)
+
+
+def load_row(
+    bench: Bench, scenario: LoadScenario, sides: list[Side], failures: dict[str, str], per_request: dict[str, int]
+) -> Row:
+    metric = scenario.metric
+    direct = sides[0].stats
+    by_name = {side.name: side.stats for side in sides}
+    sb = by_name.get(SWITCHBOARD)
+    best_name, best = None, None
+    for target in bench.peers:
+        figure = value(by_name[target.name], metric) if target.name in by_name else None
+        if figure is not None and (best is None or (figure > best if metric == "rate" else figure < best)):
+            best_name, best = target.name, figure
+    sb_value = value(sb, metric) if sb else None
+    vs_peer = ratio(sb_value, best)
+    vs_direct = ratio(sb_value, value(direct, metric))
+    figures: dict[str, str] = {}
+    for target in bench.peers:
+        if target.name in failures:
+            figures[target.name] = failures[target.name]
+        elif target.name in by_name:
+            note = f" · a child per request ({per_request[target.name]} calls)" if target.name in per_request else ""
+            figures[target.name] = side_cell(by_name[target.name], "", budget_note=not note) + note
+    ok = sb is not None and not sb.errors
+    errors = f"{sb.errors}/{sb.calls}" if sb else failures.get(SWITCHBOARD, "not run")
+    if sb and sb.cut:
+        errors += f"; stopped at the {SIDE_BUDGET:.0f} s budget"
     return Row(
         scenario.title,
-        latency_cell(direct, "child"),
-        latency_cell(gateway, "gateway"),
-        f"p50 {times(p50)} · calls/s {times(rate)}",
-        errors,
-        target,
-        met=met and not gateway.errors if met is not None else None,
-        data={"direct": direct.summary(), "gateway": gateway.summary(), "p50_ratio": p50, "rate_ratio": rate},
+        direct=side_cell(direct, "child"),
+        switchboard=side_cell(sb, "") if sb else failures.get(SWITCHBOARD, "not run"),
+        peers=bench.peer_cells(figures, scenario.wire),
+        vs_peer=fmt_ratio(vs_peer, best_name),
+        vs_direct=f"{'calls/s' if metric == 'rate' else 'p50'} {times(vs_direct)}",
+        errors=errors,
+        goals=goal_marks(scenario, vs_peer, vs_direct, ok),
+        data={
+            "kind": scenario.kind,
+            "wire": scenario.wire,
+            "metric": metric,
+            "switchboard_value": sb_value,
+            "best_peer": best_name,
+            "best_peer_value": best,
+            "vs_peer": vs_peer,
+            "vs_direct": vs_direct,
+            "sides": {side.name: side.stats.summary() for side in sides},
+            "failures": failures,
+        },
     )
 
 
-async def first_call(url: str, key: str | None, started_at: float) -> tuple[float, Session]:
-    """Seconds from `started_at` (perf_counter) to the first successful echo through the gateway."""
-    deadline = time.perf_counter() + FIRST_CALL_TIMEOUT
-    session: StreamableSession | None = None
-    last: Exception | None = None
-    while time.perf_counter() < deadline:
-        try:
-            if session is None:
-                session = await StreamableSession(url, key=key).open()
-            result = await session.call(f"{CHILD}__echo", {"text": "first"})
-            if result["content"][0]["text"] == "first":
-                return time.perf_counter() - started_at, session
-        except Exception as exc:  # the child is still starting: its tools are not in the catalog yet
-            last = exc
-        await asyncio.sleep(0.005)
-    raise TimeoutError(f"no served call within {FIRST_CALL_TIMEOUT:.0f} s: {last}")
+def era_goals(rows: list[Row]) -> None:
+    """Hold each other wire's figure to the handshake era's for the same kind: within ERA_BOUND."""
+    headline = {r.data["kind"]: r for r in rows if r.data.get("wire") == HANDSHAKE}
+    for row in rows:
+        wire = row.data.get("wire")
+        if wire not in (MODERN, SSE):
+            continue
+        base = headline.get(row.data["kind"])
+        mine = row.data.get("switchboard_value")
+        theirs = base.data.get("switchboard_value") if base else None
+        text = f"within {ERA_BOUND}x of 2025-11-25"
+        if mine is None or theirs is None:
+            row.goals.append((text + " (no figure)", False))
+            continue
+        worse = theirs / mine if row.data["metric"] == "rate" else mine / theirs  # > 1: this wire is slower
+        row.goals.append((f"{text} ({worse:.2f}x)", worse <= ERA_BOUND))
+        row.data["vs_handshake"] = worse
 
 
-async def direct_start() -> tuple[float, int]:
-    """Seconds from spawning the child to its first answered echo, and its RSS then."""
-    started = time.perf_counter()
-    session = await StdioSession(CHILD_ARGV, cwd=str(ROOT)).open()
-    try:
-        await session.call("echo", {"text": "first"})
-        elapsed = time.perf_counter() - started
-        rss = child_rss(session)
-    finally:
-        await session.close()
-    return elapsed, rss
+def peak_rows(bench: Bench) -> list[Row]:
+    """The kernel's high-water mark of each server under the load above, beside the direct child's RSS."""
+    child = child_rss(bench.direct)
+    figures: dict[str, str] = {}
+    raw: dict[str, int] = {}
+    for target in bench.targets:
+        target.process.rss()
+        raw[target.name] = target.process.high_water()
+        figures[target.name] = f"{mb(raw[target.name])} ({mb(target.process.peak.with_children)} with children)"
+    sb = bench.switchboard.name
+    best_name = min((t.name for t in bench.peers), key=lambda name: raw[name], default=None)
+    return [
+        Row(
+            "peak RSS under the load above (kernel high-water mark; with children sampled every 0.1 s)",
+            direct=f"{mb(child)} (the direct child)",
+            switchboard=figures[sb],
+            peers=bench.peer_cells(figures),
+            vs_peer=fmt_ratio(ratio(raw[sb], raw[best_name]) if best_name else None, best_name),
+            vs_direct=times(ratio(raw[sb], child)),
+            data={"child_rss": child, "high_water": raw},
+        )
+    ]
 
 
 def child_rss(session: StdioSession) -> int:
     assert session.process is not None
-    return psutil.Process(session.process.pid).memory_info().rss
-
-
-async def gateway_start(make: Any, key: str | None) -> tuple[float, int, int]:
-    """A fresh gateway process: seconds to its first served call, then its RSS at rest (own, with children)."""
-    gateway: GatewayProcess = make()
-    try:
-        await gateway.start()
-        elapsed, session = await first_call(gateway.url, key, gateway.started_at)
-        await session.close()
-        await asyncio.sleep(0.5)  # let the first call's garbage settle before reading RSS at rest
-        rss = gateway.rss()
-    finally:
-        await gateway.stop()
-    return elapsed, rss.own, rss.with_children
-
-
-async def startup_rows(make: Any, key: str | None, repeats: int) -> list[Row]:
-    direct = [await direct_start() for _ in range(repeats)]
-    gateway = [await gateway_start(make, key) for _ in range(repeats)]
-    direct_s = statistics.median(d[0] for d in direct)
-    child = statistics.median(d[1] for d in direct)
-    start_s = statistics.median(g[0] for g in gateway)
-    own = statistics.median(g[1] for g in gateway)
-    total = statistics.median(g[2] for g in gateway)
-    note = f"median of {repeats} fresh starts"
-    return [
-        Row(
-            "start to first served call",
-            f"{ms(direct_s * 1000)} ms (spawn to first echo)",
-            f"{ms(start_s * 1000)} ms ({note})",
-            times(ratio(start_s, direct_s)),
-            "",
-            "≤ 1 s",
-            met=start_s <= 1.0,
-            data={"direct_s": direct_s, "gateway_s": start_s, "runs": {"direct": direct, "gateway": gateway}},
-        ),
-        Row(
-            "RSS at rest, gateway alone",
-            f"{mb(child)} (the child alone)",
-            f"{mb(own)} (after the first call, {note})",
-            times(ratio(own, child)),
-            "",
-            "≤ 50 MB",
-            met=own <= 50 * MB,
-            data={"child_rss": child, "gateway_rss": own},
-        ),
-        Row(
-            "RSS at rest, gateway with its child",
-            f"{mb(child)}",
-            f"{mb(total)}",
-            times(ratio(total, child)),
-            data={"child_rss": child, "gateway_with_children_rss": total},
-        ),
-    ]
-
-
-def peak_rows(bench: Bench) -> list[Row]:
-    gateway = bench.gateway
-    gateway.rss()
-    own = gateway.high_water()
-    total = gateway.peak.with_children
-    child = child_rss(bench.direct)
-    return [
-        Row(
-            "peak RSS under the load above, gateway alone",
-            f"{mb(child)} (the direct child)",
-            f"{mb(own)} (kernel high-water mark)",
-            times(ratio(own, child)),
-            data={"child_rss": child, "gateway_peak": own},
-        ),
-        Row(
-            "peak RSS under the load above, with its child",
-            f"{mb(child)}",
-            f"{mb(total)} (sampled every 0.1 s)",
-            times(ratio(total, child)),
-            data={"child_rss": child, "gateway_with_children_peak": total},
-        ),
-    ]
-
-
-async def idle_sessions(bench: Bench, count: int) -> list[Row]:
-    """Open `count` Streamable HTTP sessions and hold them; then RSS, a latency check and a call on each."""
-    gateway = bench.gateway
-    await asyncio.sleep(0.5)
-    before = gateway.rss().own
-    semaphore = asyncio.Semaphore(OPEN_CONCURRENCY)
-
-    async def one() -> StreamableSession | BaseException:
-        async with semaphore:
-            try:
-                return await StreamableSession(gateway.url, key=bench.key).open()
-            except Exception as exc:
-                return exc
-
-    started = time.perf_counter()
-    opened = await asyncio.gather(*(one() for _ in range(count)))
-    open_s = time.perf_counter() - started
-    held = [s for s in opened if isinstance(s, StreamableSession)]
-    failures = [s for s in opened if not isinstance(s, StreamableSession)]
-    await asyncio.sleep(1.0)
-    after = gateway.rss().own
-    child = child_rss(bench.direct)
-    rows = [
-        Row(
-            f"{count:,} idle sessions opened and held: gateway RSS",
-            f"{mb(child)} (the direct child)",
-            f"{mb(after)}: +{mb(after - before)}, {(after - before) / max(1, len(held)) / 1024:.1f} KiB/session;"
-            f" opened in {open_s:.1f} s",
-            times(ratio(after, child)),
-            f"{len(failures)}/{count} failed to open" + (f": {failures[0]!r}"[:160] if failures else ""),
-            met=None,
-            data={"before": before, "after": after, "held": len(held), "open_s": open_s, "child_rss": child},
-        )
-    ]
-    try:
-        direct, through = Stats(), Stats()
-        work = Work("echo")
-        gateway_work = Work(f"{CHILD}__echo")
-        probe: list[Session] = held[:1]
-        await drive(probe, WARMUP_CALLS, gateway_work, first=-WARMUP_CALLS)
-        sides: list[Side] = [
-            ([bench.direct], work, direct, bench.direct_cpu),
-            (probe, gateway_work, through, bench.gateway_cpu),
-        ]
-        await interleaved(sides, bench.count(100), bench.rounds)
-        p50 = ratio(through.percentile(0.5), direct.percentile(0.5))
-        rows.append(
-            Row(
-                f"echo c=1 x {bench.count(100)} with {len(held):,} sessions held",
-                latency_cell(direct, "child"),
-                latency_cell(through, "gateway"),
-                f"p50 {times(p50)}",
-                f"{through.errors}/{through.calls}",
-                "p50 ≤ 2.5x",
-                met=p50 is not None and p50 <= 2.5 and not through.errors,
-                data={"direct": direct.summary(), "gateway": through.summary(), "p50_ratio": p50},
-            )
-        )
-        every = Stats()
-        batch = 8
-        for index in range(0, len(held), batch):
-            every.merge(await drive(held[index : index + batch], 1, gateway_work, first=10_000))
-        rows.append(
-            Row(
-                f"a call on each of the {len(held):,} held sessions (c=8)",
-                "",
-                f"{len(every.latencies):,} answered · " + latency_cell(every),
-                "",
-                f"{every.errors}/{every.calls}" + (f": {every.first_error[:120]}" if every.first_error else ""),
-                "all answer",
-                met=every.errors == 0 and len(held) == count,
-                data={"gateway": every.summary()},
-            )
-        )
-    finally:
-        await asyncio.gather(*(s.conn.close() for s in held), return_exceptions=True)
-    return rows
+    return int(psutil.Process(session.process.pid).memory_info().rss)

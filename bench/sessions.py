@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -42,6 +42,14 @@ def _rpc_result(message: dict[str, Any]) -> dict[str, Any]:
         error = message["error"]
         raise CallError(f"JSON-RPC error {error.get('code')}: {error.get('message')}")
     return message["result"]
+
+
+def _error_text(body: bytes) -> str:
+    """A refusal's own message when it is a JSON-RPC error, else the start of the body."""
+    try:
+        return str(orjson.loads(body)["error"]["message"])[:200]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return body[:200].decode("utf-8", "replace")
 
 
 def _split(url: str) -> tuple[str, int, str]:
@@ -100,7 +108,7 @@ class StreamableSession:
 
     def _parse(self, response: Any, request_id: int) -> dict[str, Any]:
         if response.status != 200:
-            raise CallError(f"HTTP {response.status}: {response.body[:200].decode('utf-8', 'replace')}")
+            raise CallError(f"HTTP {response.status}: {_error_text(response.body)}")
         if response.headers.get("content-type", "").startswith("text/event-stream"):
             for _, data in sse_events(response.body):
                 message = orjson.loads(data)
@@ -116,11 +124,17 @@ class StreamableSession:
         await self.conn.close()
 
 
+# Request ids unique across every multiplexed session of the process. A gateway that relays every
+# SSE session to one shared child without renumbering ids (supergateway does, and sends every answer
+# to every session) would otherwise hand one client another's answer; see `answers_reach_their_caller`.
+_PROCESS_IDS = itertools.count(1)
+
+
 class _Multiplexed:
     """Requests matched to responses by id, read off one stream by a background task."""
 
-    def __init__(self) -> None:
-        self._ids = itertools.count(1)
+    def __init__(self, ids: Iterator[int] | None = None) -> None:
+        self._ids = ids if ids is not None else _PROCESS_IDS
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -157,8 +171,8 @@ class _Multiplexed:
 class SseSession(_Multiplexed):
     """Legacy HTTP+SSE: GET /sse for the stream and the endpoint event, POST /messages/?session_id=..."""
 
-    def __init__(self, url: str, *, key: str | None = None) -> None:
-        super().__init__()
+    def __init__(self, url: str, *, key: str | None = None, ids: Iterator[int] | None = None) -> None:
+        super().__init__(ids)
         host, port, self.path = _split(url)
         self.stream_conn = Connection(host, port)
         self.post_conn = Connection(host, port)
@@ -167,7 +181,8 @@ class SseSession(_Multiplexed):
             self._headers["authorization"] = f"Bearer {key}"
         self._endpoint: asyncio.Future[str] | None = None
 
-    async def open(self) -> SseSession:
+    async def open(self, *, handshake: bool = True) -> SseSession:
+        """GET the stream and wait for its endpoint; then initialize, unless `handshake` is False (a held stream)."""
         headers = {"accept": "text/event-stream", **{k: v for k, v in self._headers.items() if k != "content-type"}}
         status, _, body = await self.stream_conn.stream(self.path, headers)
         if status != 200:
@@ -175,8 +190,9 @@ class SseSession(_Multiplexed):
         self._endpoint = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read(body))
         self.messages_path = await asyncio.wait_for(self._endpoint, 10)
-        await self.post_conn.open()
-        await self._handshake()
+        if handshake:
+            await self.post_conn.open()
+            await self._handshake()
         return self
 
     async def _read(self, body: Any) -> None:
