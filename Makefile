@@ -6,7 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_DEPS := tests/node/node_modules/@modelcontextprotocol/server-everything/package.json
 
-.PHONY: run test lint bench conformance package clean
+.PHONY: run test lint bench conformance package clean system-deps installer installer-test
+
+# System packages the tests use: a real X server and the libraries of Qt's xcb platform plugin
+# (tests/installer/test_platform_probe.py). Installed when missing and apt can be used; else those tests skip.
+TEST_SYSTEM_PACKAGES := xvfb libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) $(NODE_DEPS) lint
+system-deps:
+	@installer/linux/system-deps.sh $(TEST_SYSTEM_PACKAGES)
+
+test: $(STAMP) $(NODE_DEPS) system-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 conformance: $(STAMP)
