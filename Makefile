@@ -45,5 +45,32 @@ package: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
 	$(BIN)/pyinstaller --noconfirm build.spec
 
+# The installer for the OS this runs on: a .deb (Linux), a .dmg (macOS), an Inno Setup .exe (Windows).
+UNAME := $(shell uname -s)
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)
+DEB := dist/switchboard_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+# What the installer's build and its test use on Linux besides the test packages above.
+INSTALLER_SYSTEM_PACKAGES := binutils dpkg x11-utils imagemagick
+
+ifeq ($(UNAME),Linux)
+installer: package
+	@installer/linux/system-deps.sh binutils
+	$(BIN)/python installer/linux/build_deb.py
+else ifeq ($(UNAME),Darwin)
+installer: $(STAMP)
+	installer/macos/build.sh
+else
+installer: $(STAMP)
+	$(BIN)/python installer/windows/make_ico.py
+	$(MAKE) package
+	installer/windows/build.sh
+endif
+
+# Linux only, by hand and in the release workflow (too slow for `make test`): builds the .deb, installs it
+# into a throwaway root, runs it from there (an MCP call, the Qt probe, the panel under Xvfb), removes it.
+installer-test: installer system-deps
+	@installer/linux/system-deps.sh $(INSTALLER_SYSTEM_PACKAGES)
+	SWITCHBOARD_DEB=$(DEB) $(BIN)/python -m pytest -q -p no:cacheprovider tests/installer/test_deb.py
+
 clean:
 	rm -rf $(VENV) build dist tests/node/node_modules bench/results
