@@ -3,6 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ifeq ($(OS),Windows_NT)
+# where venv puts python.exe on Windows (the recipes run in Git Bash there)
+BIN := $(VENV)/Scripts
+endif
 STAMP := $(VENV)/.installed
 NODE_DEPS := tests/node/node_modules/@modelcontextprotocol/server-everything/package.json
 
