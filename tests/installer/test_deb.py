@@ -9,6 +9,7 @@ in a private mount namespace whose /opt is a tmpfs holding a bind mount of the t
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from mcp import Client
 
 from app.ui.platform_probe import SONAME_PACKAGES
 from installer.linux.build_deb import PYTHON_SONAME_PACKAGES, needed_sonames
+from tests.installer.hidden_libraries import run_without
 
 DEB = os.environ.get("SWITCHBOARD_DEB", "")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -248,6 +250,24 @@ def test_installed_app_probes_qt_with_the_system_libraries(installed: Path, xvfb
         done = subprocess.run([str(installed / APP), "--probe-qt"], env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr[-2000:]
         assert f"ok ({platform})" in done.stdout
+
+
+def test_installed_app_names_the_packages_a_fresh_debian_lacks(installed: Path, xvfb: str, tmp_path: Path) -> None:
+    """The frozen probe end to end: app.ui.platform_probe as the frozen app runs it (its child is the
+    installed exe with --probe-qt), on a system where libxcb-cursor0 and libxcb-icccm4 are missing."""
+    probe = (
+        "import sys; sys.frozen = True; sys.executable = sys.argv[1]; "
+        "from app.ui.platform_probe import probe_qt_platform; print(repr(probe_qt_platform()))"
+    )
+    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb}
+    argv = ["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-c", probe, str(installed / APP)]
+    lines = run_without(["libxcb-cursor.so.0", "libxcb-icccm.so.4"], tmp_path, argv)
+    assert len(lines) == 1, lines
+    sentence = ast.literal_eval(lines[0])  # the repr the child printed
+    assert sentence.startswith('Qt\'s "xcb" platform plugin cannot load because '), sentence
+    assert "libxcb-cursor.so.0" in sentence and "libxcb-icccm.so.4" in sentence
+    fix = re.search(r"sudo apt install ([\w .-]+)\)\.$", sentence)
+    assert fix and sorted(fix.group(1).split()) == ["libxcb-cursor0", "libxcb-icccm4"], sentence
 
 
 def screen(display: str) -> bytes:
