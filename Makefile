@@ -3,10 +3,19 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ifeq ($(OS),Windows_NT)
+# where venv puts python.exe on Windows (the recipes run in Git Bash there)
+BIN := $(VENV)/Scripts
+endif
 STAMP := $(VENV)/.installed
 NODE_DEPS := tests/node/node_modules/@modelcontextprotocol/server-everything/package.json
 
-.PHONY: run test lint bench conformance package clean
+.PHONY: run test lint bench conformance package clean system-deps installer installer-test
+
+# System packages the tests use: a real X server and the libraries of Qt's xcb platform plugin
+# (tests/installer/test_platform_probe.py). Installed when missing and apt can be used; else those tests skip.
+TEST_SYSTEM_PACKAGES := xvfb libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +33,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) $(NODE_DEPS) lint
+system-deps:
+	@installer/linux/system-deps.sh $(TEST_SYSTEM_PACKAGES)
+
+test: $(STAMP) $(NODE_DEPS) system-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 conformance: $(STAMP)
@@ -37,6 +49,33 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
 	$(BIN)/pyinstaller --noconfirm build.spec
+
+# The installer for the OS this runs on: a .deb (Linux), a .dmg (macOS), an Inno Setup .exe (Windows).
+UNAME := $(shell uname -s)
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)
+DEB := dist/switchboard_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+# What the installer's build and its test use on Linux besides the test packages above.
+INSTALLER_SYSTEM_PACKAGES := binutils dpkg x11-utils imagemagick
+
+ifeq ($(UNAME),Linux)
+installer: package
+	@installer/linux/system-deps.sh binutils
+	$(BIN)/python installer/linux/build_deb.py
+else ifeq ($(UNAME),Darwin)
+installer: $(STAMP)
+	installer/macos/build.sh
+else
+installer: $(STAMP)
+	$(BIN)/python installer/windows/make_ico.py
+	$(MAKE) package
+	installer/windows/build.sh
+endif
+
+# Linux only, by hand and in the release workflow (too slow for `make test`): builds the .deb, installs it
+# into a throwaway root, runs it from there (an MCP call, the Qt probe, the panel under Xvfb), removes it.
+installer-test: installer system-deps
+	@installer/linux/system-deps.sh $(INSTALLER_SYSTEM_PACKAGES)
+	SWITCHBOARD_DEB=$(DEB) $(BIN)/python -m pytest -q -p no:cacheprovider tests/installer/test_deb.py
 
 clean:
 	rm -rf $(VENV) build dist tests/node/node_modules bench/results bench/.peers
