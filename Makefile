@@ -10,18 +10,27 @@ endif
 STAMP := $(VENV)/.installed
 NODE_DEPS := tests/node/node_modules/@modelcontextprotocol/server-everything/package.json
 
-.PHONY: run test lint bench conformance package clean system-deps installer installer-test
+.PHONY: run test lint lock bench conformance package clean system-deps installer installer-test
 
 # System packages the tests use: a real X server and the libraries of Qt's xcb platform plugin
 # (tests/installer/test_platform_probe.py). Installed when missing and apt can be used; else those tests skip.
 TEST_SYSTEM_PACKAGES := xvfb libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 
-$(STAMP): pyproject.toml
+# The pinned set (requirements-dev.lock: the app, its tests and PyInstaller), then the app itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-pin after changing dependencies in pyproject.toml: the app alone (installers) and with its dev tools.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra package --universal --python-version 3.11 \
+		--no-header --quiet -o requirements-dev.lock
 
 $(NODE_DEPS): tests/node/package.json
 	cd tests/node && npm install --no-audit --no-fund --loglevel=error
@@ -32,6 +41,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 system-deps:
 	@installer/linux/system-deps.sh $(TEST_SYSTEM_PACKAGES)
@@ -47,7 +57,6 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 package: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[package]'
 	$(BIN)/pyinstaller --noconfirm build.spec
 
 # The installer for the OS this runs on: a .deb (Linux), a .dmg (macOS), an Inno Setup .exe (Windows).
