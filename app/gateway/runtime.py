@@ -85,6 +85,8 @@ class Gateway:
         self._apply_lock = anyio.Lock()
         self._unsubscribe: Callable[[], None] | None = None
         self.started_at: float | None = None
+        # More HTTP routes by path prefix (the admin API, /metrics), served behind the guard. Add before start().
+        self.routes: dict[str, ASGIApp] = {}
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -189,7 +191,7 @@ class Gateway:
 
     async def _run(self, sock: socket.socket, ready: asyncio.Future[None]) -> None:
         settings = self.applied.gateway
-        app = GatewayApp(self.health, settings)
+        app = GatewayApp(self.health, settings, self.routes)
         self._app = app
         config = uvicorn.Config(
             self.guard(app),

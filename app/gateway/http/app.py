@@ -3,7 +3,7 @@ under /servers/NAME/. Auth and Host/Origin checks wrap it from outside (auth.py)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -11,7 +11,7 @@ import orjson
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config.models import GatewaySettings
 from app.gateway.sdk.streamable import DeferredStreamSessionManager
@@ -45,9 +45,16 @@ class Endpoint:
 class GatewayApp:
     """A plain ASGI app (no router overhead on the hot path): a dict lookup on the path."""
 
-    def __init__(self, health: Callable[[], dict[str, Any]], settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        health: Callable[[], dict[str, Any]],
+        settings: GatewaySettings,
+        routes: Mapping[str, ASGIApp] | None = None,
+    ) -> None:
+        """`routes`: more ASGI apps by path prefix (the admin API, /metrics), behind the same guard."""
         self.health = health
         self.settings = settings
+        self.routes = dict(routes or {})
         self.endpoints: dict[str, Endpoint] = {}
         self._stops: dict[str, anyio.Event] = {}  # ends the task hosting each endpoint's session manager
         self._task_group: anyio.abc.TaskGroup | None = None
@@ -92,6 +99,10 @@ class GatewayApp:
             # Not 200 until every enabled server's first start is over, so scripts can wait on it.
             await _json(send, 503 if health["status"] in ("starting", "stopping", "error") else 200, health)
             return
+        for prefix, route in self.routes.items():
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                await route(scope, receive, send)
+                return
         endpoint, rest = self._resolve(path)
         if endpoint is None:
             await _json(send, 404, {"error": "not_found", "message": f"No such endpoint: {path}. MCP is at /mcp."})
