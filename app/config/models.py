@@ -41,7 +41,7 @@ class GatewaySettings(BaseModel):
     max_message_bytes: int = Field(default=64 * MiB, ge=64 * 1024)  # largest line a stdio child may print
     call_timeout_s: float = Field(default=120.0, gt=0)  # a call with no answer by then is cancelled
     startup_wait_s: float = Field(default=10.0, ge=0)  # a first list/call waits this long for servers starting up
-    session_idle_s: float = Field(default=600.0, ge=10)  # Streamable HTTP sessions idle this long are closed
+    session_idle_s: float = Field(default=600.0, ge=1)  # Streamable HTTP sessions idle this long are closed
     read_timeout_s: float = Field(default=30.0, gt=0)  # headers and body of a request must arrive within this
     max_connections_per_client: int = Field(default=256, ge=1)  # open HTTP connections per client address
     activity_size: int = Field(default=1000, ge=10, le=1_000_000)  # tool calls kept in memory for the panel

@@ -131,3 +131,25 @@ async def test_legacy_sse_posts_ride_on_the_key_that_opened_the_stream(two_serve
         async with httpx2.AsyncClient() as http:
             guessed = await http.post(f"{gw.gateway.base_url}/messages/?session_id={'0' * 32}", json={"jsonrpc": "2.0"})
         assert guessed.status_code == 401
+
+
+async def test_a_key_limited_to_tools_sees_only_those_servers_prompts_and_resources(two_servers):
+    gw = two_servers
+    key = client_keys.add(gw.config, "tools-only", tools=["files__echo"])  # no server list: every server
+    async with Client(with_key(gw, key=key), mode="legacy") as client:
+        assert {t.name for t in (await client.list_tools()).tools} == {"files__echo"}
+        assert {p.name for p in (await client.list_prompts()).prompts} == {"files__greet"}  # not web__greet
+        assert [str(r.uri) for r in (await client.list_resources()).resources] == ["files://a"]
+        with pytest.raises(MCPError):
+            await client.get_prompt("web__greet", {"who": "x"})
+        with pytest.raises(MCPError):
+            await client.read_resource("toy://counter")  # the web server's
+
+    def tools_only(raw: dict) -> None:  # as a user writes it: "tools, and nothing else"
+        entry = next(k for k in raw["gateway"]["client_keys"] if k["name"] == "tools-only")
+        entry["tool_servers_content"] = False
+
+    gw.config.update(tools_only)
+    async with Client(with_key(gw, key=key), mode="legacy") as client:
+        assert {t.name for t in (await client.list_tools()).tools} == {"files__echo"}
+        assert (await client.list_prompts()).prompts == [] and (await client.list_resources()).resources == []

@@ -264,6 +264,11 @@ async def test_forged_host_and_foreign_origin_are_refused(gate: Gate) -> None:
             {"Origin": "http://evil.example.com"},
             {"Origin": "https://localhost.evil.example"},
             {"Origin": "http://127.0.0.1:99999"},
+            {"Origin": "http://[::1].evil.example"},  # urlsplit drops what follows `]`
+            {"Origin": "http://[::1]evil"},
+            {"Origin": "http://[::1]:80x"},
+            {"Origin": "http://user@localhost"},
+            {"Origin": "HTTP://LOCALHOST:abc"},
             {"Origin": "null"},
             {"Origin": "file://"},
         ):

@@ -9,7 +9,9 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import running, stdio_child, wait_for
+from tests.conftest import ROOT, running, stdio_child, wait_for
+
+NODE_MODULES = ROOT / "tests" / "node" / "node_modules"
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +85,53 @@ async def test_sampling_goes_to_the_client_whose_call_is_in_flight(toy_gateway):
         result = await client.call_tool("toy__ask", {"prompt": "meaning?"})
     assert prompts == ["meaning?"]
     assert result.content[0].text == "model said: 42"
+
+
+async def test_sampling_is_refused_when_two_clients_calls_are_in_flight_on_the_child(toy_gateway):
+    """Over stdio a child's request carries no link to the call that caused it: with two clients' calls in
+    flight, either could be asked. Refused, so one client's prompt never reaches the other."""
+    asked: list[str] = []
+
+    def sampler(who: str):
+        async def sampling(ctx, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+            asked.append(who)
+            content = types.TextContent(type="text", text="x")
+            return types.CreateMessageResult(role="assistant", content=content, model="m")
+
+        return sampling
+
+    async with (
+        Client(toy_gateway.url, mode="legacy", sampling_callback=sampler("a")) as a,
+        Client(toy_gateway.url, mode="legacy", sampling_callback=sampler("b")) as b,
+    ):
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(a.call_tool, "toy__slow", {"seconds": 3})
+                await wait_for(lambda: bool(toy_gateway.connected._inflight.get("toy")))
+                with pytest.raises(MCPError) as refused:  # while a's call runs
+                    await b.call_tool("toy__ask", {"prompt": "whose?"})
+        assert asked == []
+        assert "cannot tell which of 2 clients' calls this request belongs to" in refused.value.error.message
+        # One client alone is asked again as usual.
+        assert (await b.call_tool("toy__ask", {"prompt": "mine"})).content[0].text == "model said: x"
+        assert asked == ["b"]
+
+
+async def test_roots_asked_outside_any_call_are_the_configured_ones(gateway_factory, tmp_path):
+    """The filesystem server asks for roots right after it starts, before any client calls it."""
+    allowed = tmp_path / "shared"
+    allowed.mkdir()
+    (allowed / "note.txt").write_text("hello")
+    server = {"command": "node", "args": [str(NODE_MODULES / "@modelcontextprotocol/server-filesystem/dist/index.js")],
+              "roots": [str(allowed)]}
+    gw = await gateway_factory({"fs": server})
+    await wait_for(running(gw, "fs"), timeout=60)
+    async with Client(gw.url, mode="legacy") as client:
+        with anyio.fail_after(60):
+            while str(allowed) not in (await client.call_tool("fs__list_allowed_directories", {})).content[0].text:
+                await anyio.sleep(0.1)  # it applies the roots it was given once it has them
+        note = await client.call_tool("fs__read_text_file", {"path": str(allowed / "note.txt")})
+        assert note.content[0].text == "hello"
 
 
 async def test_child_log_messages_reach_the_calling_client(toy_gateway):

@@ -157,3 +157,40 @@ async def test_accepted_connections_have_nagle_off():
     writer.close()
     server.close()
     assert accepted == [1]
+
+
+async def test_a_first_list_waits_for_a_server_still_starting_and_health_says_starting(gateway_factory):
+    """Claude Desktop and Claude Code ignore list_changed: their first list must be complete."""
+    gw = await gateway_factory({"slow": stdio_child("misbehave.py", "--slow-start", "2"), "toy": stdio_child("toy.py")})
+    async with httpx2.AsyncClient() as http:
+        early = await http.get(f"{gw.base_url}/health")
+    if gw.supervisors["slow"].state.value == "starting":  # (it always is, unless the machine stalled 2 s)
+        assert early.status_code == 503 and early.json()["status"] == "starting"
+    async with Client(gw.url, mode="legacy") as client:
+        names = {t.name for t in (await client.list_tools()).tools}  # taken at once, answered once it is up
+    assert {"slow__ok", "toy__echo"} <= names
+    async with httpx2.AsyncClient() as http:
+        assert (await http.get(f"{gw.base_url}/health")).json()["status"] == "ok"
+
+
+async def test_a_call_refused_because_its_server_is_down_is_on_the_bus(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py"), "off": {**stdio_child("toy.py"), "enabled": False}})
+    await wait_for(running(gw, "toy"))
+    seen: list[object] = []
+    gw.bus.subscribe(seen.append)
+    async with Client(gw.url, mode="legacy") as client:
+        with pytest.raises(MCPError):
+            await client.call_tool("off__echo", {"text": "x"})
+    finished = [e for e in seen if type(e).__name__ == "CallFinished"]
+    started = [e for e in seen if type(e).__name__ == "CallStarted"]
+    assert [(s.target, s.server) for s in started] == [("off__echo", "off")]
+    refusal = ("refused", "Unknown tool: off__echo (Server 'off' is disabled)")
+    assert [(f.status, f.error) for f in finished] == [refusal]
+
+
+async def test_beyond_loopback_the_allowed_hosts_are_accepted_and_others_refused(secured_gateway):
+    gw = (await secured_gateway({}, allow_non_loopback=True, allowed_hosts=["my-box.lan"])).gateway
+    async with httpx2.AsyncClient() as http:
+        ok = await http.get(f"{gw.base_url}/health", headers={"Host": f"my-box.lan:{gw.port}"})
+        other = await http.get(f"{gw.base_url}/health", headers={"Host": f"other.lan:{gw.port}"})
+    assert ok.status_code == 200 and other.status_code == 403

@@ -14,6 +14,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config.models import GatewaySettings
+from app.gateway.http.body import checked_body
 from app.gateway.sdk.streamable import DeferredStreamSessionManager
 
 SSE_MESSAGES = "messages/"
@@ -25,7 +26,8 @@ class Endpoint:
     def __init__(self, server: Server[Any], prefix: str, settings: GatewaySettings) -> None:
         self.server = server
         self.prefix = prefix
-        max_body = settings.max_body_bytes
+        # The SDK's own limits sit just above ours: checked_body answers first, as a JSON-RPC error.
+        max_body = settings.max_body_bytes + 1
         self.manager = DeferredStreamSessionManager(
             app=server,
             json_response=False,
@@ -33,9 +35,11 @@ class Endpoint:
             security_settings=None,  # Host/Origin are checked for every route by the guard around this app
             session_idle_timeout=settings.session_idle_s,  # abandoned sessions are closed, not kept an hour
         )
-        self.streamable = StreamableHTTPASGIApp(self.manager)
+        limit = settings.max_body_bytes
+        self.streamable = checked_body(StreamableHTTPASGIApp(self.manager), lambda: limit)
         # The SSE endpoint event tells clients where to POST: an absolute path under our prefix.
         self.sse = SseServerTransport(f"{prefix}/{SSE_MESSAGES}", max_request_body_size=max_body)
+        self.sse_messages = checked_body(self.sse.handle_post_message, lambda: limit, whole_message=True)
 
     async def serve_sse(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self.sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
@@ -112,7 +116,7 @@ class GatewayApp:
         elif rest == "/sse" and scope["method"] == "GET":
             await endpoint.serve_sse(scope, receive, send)
         elif rest.startswith("/" + SSE_MESSAGES) and scope["method"] == "POST":
-            await endpoint.sse.handle_post_message(scope, receive, send)
+            await endpoint.sse_messages(scope, receive, send)
         else:
             await _json(send, 404, {"error": "not_found", "message": f"No such endpoint: {path}. MCP is at /mcp."})
 

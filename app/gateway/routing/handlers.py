@@ -21,7 +21,7 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import SERVER_INFO_META_KEY
-from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp_types.jsonrpc import INVALID_PARAMS, INVALID_REQUEST
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
@@ -301,9 +301,24 @@ class Router:
 
     # --- the middleware that notes who is connected -----------------------------------------------
     async def note_client(self, ctx: Ctx, call_next: CallNext) -> HandlerResult:
-        result = await call_next(ctx)
-        if ctx.method != "initialize" and ctx.request_id is not None:
-            self.hub.connected.seen(ctx, self.endpoint)
+        """Registers the client on its first request, and refuses a request whose id is already in flight
+        on its session: the SDK would let it overwrite the first, which then never gets an answer."""
+        if ctx.method == "initialize" or ctx.request_id is None:
+            return await call_next(ctx)
+        in_flight: set[str] = connection_of(ctx).state.setdefault("switchboard.in_flight", set())
+        key = str(ctx.request_id)  # the SDK's correlation domain: 6 and "6" are one id
+        if key in in_flight:
+            raise MCPError(
+                INVALID_REQUEST,
+                f"Invalid Request: a request with id {ctx.request_id!r} is already in flight on this session; "
+                "each request needs an id of its own",
+            )
+        in_flight.add(key)
+        try:
+            result = await call_next(ctx)
+        finally:
+            in_flight.discard(key)
+        self.hub.connected.seen(ctx, self.endpoint)
         return result
 
 

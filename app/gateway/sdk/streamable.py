@@ -30,6 +30,7 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types import (
     DEFAULT_NEGOTIATED_VERSION,
     INTERNAL_ERROR,
+    INVALID_REQUEST,
     JSONRPCError,
     JSONRPCRequest,
     JSONRPCResponse,
@@ -52,7 +53,17 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
             return
         writer = self._read_stream_writer
         assert writer is not None, "connect() first"
-        request_id = str(message.id)
+        request_id = str(message.id)  # the SDK's key for the request's stream: 6 and "6" are one id to it
+        if request_id in self._request_streams:
+            # Registering it would overwrite the first request's stream: that one would never be answered.
+            response = self._create_error_response(
+                f"Invalid Request: a request with id {message.id!r} is already in flight on this session; "
+                "each request needs an id of its own",
+                HTTPStatus.BAD_REQUEST,
+                INVALID_REQUEST,
+            )
+            await response(scope, receive, send)
+            return
         protocol_version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
         streams = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
         self._request_streams[request_id] = streams
@@ -147,3 +158,8 @@ class DeferredStreamSessionManager(StreamableHTTPSessionManager):
         assert transport.mcp_session_id is not None
         self._server_instances[transport.mcp_session_id] = deferred
         return deferred
+
+
+def open_sessions(manager: StreamableHTTPSessionManager) -> int:
+    """How many Streamable HTTP sessions the manager holds (the metrics' `sessions`, the reaping test)."""
+    return len(manager._server_instances)

@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote_to_bytes
 
 from app.gateway.security.identity import SCOPE_KEY, KeyIdentity
 
@@ -171,6 +171,9 @@ class _GuardedResponse:
             if (message["type"] == "http.response.start" or self.streaming) and self.guard.verify(self.key) is None:
                 await self._cut_off()
                 return
+            if message["type"] == "http.response.body" and self.long_lived and self.sse_session is None:
+                # Before it is sent: a client may POST to the endpoint the moment it reads it.
+                self._note_sse_session(message.get("body", b""))
             await self._send(message)
             if message["type"] == "http.response.start":
                 self.started = True
@@ -181,8 +184,6 @@ class _GuardedResponse:
                 if message.get("more_body", False):
                     self.streaming = True
                     self._watch()
-                    if self.long_lived and self.sse_session is None:
-                        self._note_sse_session(message.get("body", b""))
                 else:
                     self.complete = True
 
@@ -304,17 +305,19 @@ def host_name(value: str) -> str | None:
     return name or None
 
 
+# An origin is exactly scheme://host[:port]: a bracketed IPv6 address or a plain name, nothing after it.
+# (urlsplit is too lenient: it reads `http://[::1].evil.example` as [::1].)
+_ORIGIN = re.compile(r"^(https?)://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::([0-9]{1,5}))?$")
+
+
 def is_loopback_origin(origin: str) -> bool:
-    try:
-        parts = urlsplit(origin)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
+    match = _ORIGIN.match(origin.strip().lower())
+    if match is None:
         return False
-    return (
-        parts.scheme in ("http", "https")
-        and parts.hostname in LOOPBACK_ORIGIN_HOSTS
-        and not (parts.username or parts.password or parts.path or parts.query or parts.fragment)
-    )
+    port = match.group(3)
+    if port is not None and not 0 < int(port) < 65536:
+        return False
+    return match.group(2).strip("[]") in LOOPBACK_ORIGIN_HOSTS
 
 
 def _bracketed(host: str) -> str:

@@ -1,0 +1,119 @@
+"""Every private library internal the gateway touches (app/gateway/sdk/ and the uvicorn protocol in
+app/gateway/http/serving.py), pinned. When a library moves, these fail first and say what to re-check."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import re
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp.server import Server
+from mcp.server.streamable_http import StreamableHTTPServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+
+from app.gateway.sdk import connection, http_client, processes, raw, streamable
+from app.gateway.sdk.patches import _SplitOnlyIfNeeded
+from tests.conftest import running, stdio_child, wait_for
+
+pytestmark = pytest.mark.anyio
+# The versions the seams were written against. A new version: re-read each seam below against its source,
+# fix what moved, then update this table.
+PINNED = {"mcp": "2.3.0", "mcp-types": "2.3.0", "sse-starlette": "3.7.0", "uvicorn": "0.54.0", "anyio": "4.16.0"}
+
+
+@pytest.mark.parametrize("package", sorted(PINNED))
+def test_the_libraries_are_the_versions_the_seams_were_written_for(package):
+    assert importlib.metadata.version(package) == PINNED[package], (
+        f"{package} moved: re-check app/gateway/sdk/ against it, then update PINNED in this file"
+    )
+
+
+def params_of(fn) -> list[str]:
+    return list(inspect.signature(fn).parameters)
+
+
+def test_the_private_names_each_seam_uses_still_exist():
+    from mcp.client import _input_required
+    from mcp.client.session import ClientSession
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    # raw.py: the dispatcher's raw request (the session's per-era `_stamp` is checked on a live session below);
+    # the 2026 era's input rounds.
+    assert params_of(JSONRPCDispatcher.send_raw_request)[1:4] == ["method", "params", "opts"]
+    assert {"first", "dispatch", "retry"} <= set(params_of(_input_required.run_input_required_driver))
+    assert {"session", "request_id", "meta"} <= set(inspect.signature(ClientRequestContext).parameters)
+    assert callable(ClientSession.dispatch_input_request)
+    # streamable.py: the transport methods and state the subclass relies on.
+    for name in ("_handle_post_request", "_validate_accept_header", "_validate_request_headers", "_check_content_type",
+                 "_create_session_message", "_create_json_response", "_create_error_response",
+                 "_clean_up_memory_streams", "_create_event_data", "_run_sse_writer"):
+        assert callable(getattr(StreamableHTTPServerTransport, name)), name
+    assert callable(StreamableHTTPSessionManager._admit_session)
+    # server.py: the middleware list we replace.
+    assert isinstance(Server("x").middleware, list)
+    # serving.py: the uvicorn parser callbacks the bounded protocol extends.
+    for name in ("connection_made", "connection_lost", "on_message_begin", "on_message_complete"):
+        assert callable(getattr(HttpToolsProtocol, name)), name
+    # patches.py: sse-starlette's line splitting, replaced when app.gateway.sdk is imported.
+    from sse_starlette.event import ServerSentEvent
+
+    assert isinstance(ServerSentEvent._LINE_SEP_EXPR, _SplitOnlyIfNeeded)
+    assert isinstance(ServerSentEvent._LINE_SEP_EXPR.expr, re.Pattern)
+
+
+async def test_raw_requests_and_the_connection_behind_a_context_work_on_a_real_child(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy"))
+    child = gw.supervisors["toy"]._client
+    assert params_of(child.session._stamp) == ["data", "opts"]  # set per era at the handshake
+    assert isinstance(child.session._dispatcher, JSONRPCDispatcher)
+    result = await raw.send_raw(child, "tools/call", {"name": "echo", "arguments": {"text": "raw"}})
+    assert result["content"] == [{"type": "text", "text": "raw"}]  # a plain dict, as the child wrote it
+    async with Client(gw.url, mode="legacy") as client:
+        await client.call_tool("toy__echo", {"text": "x"})
+        [info] = gw.clients()
+        conn = info.connection
+        assert isinstance(conn.state, dict) and conn.exit_stack is not None and conn.client_params is not None
+        assert callable(conn.send_tool_list_changed) and conn.session_id
+    assert connection.connection_of.__code__.co_names == ("session", "_connection")
+
+
+async def test_plain_calls_are_answered_as_json_and_calls_with_progress_as_a_stream(gateway_factory):
+    """The Streamable HTTP subclass is in force: JSON unless something streams before the result."""
+    gw = await gateway_factory({"toy": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy"))
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        first = await http.post(gw.url, json=init, headers=headers)
+        headers |= {"Mcp-Session-Id": first.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
+        await http.post(gw.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+        echo = {"name": "toy__echo", "arguments": {"text": "a"}}
+        plain = await http.post(gw.url, headers=headers, json={"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                                                "params": echo})
+        assert plain.headers["content-type"].startswith("application/json")
+        streamed = await http.post(gw.url, headers=headers, json={
+            "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "toy__slow", "arguments": {"seconds": 0.2}, "_meta": {"progressToken": "p"}}})
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        assert '"method":"notifications/progress"' in streamed.text.replace(" ", "")
+    assert streamable.open_sessions(gw._app.endpoints["*"].manager) == 1
+
+
+async def test_the_http_client_factory_and_the_process_transport_walk():
+    async with http_client.create_mcp_http_client() as http:
+        assert isinstance(http, httpx2.AsyncClient)
+    process = await anyio.open_process(["sleep", "30"])
+    try:
+        assert callable(getattr(process._process._transport, "close", None))  # what close_process_transport uses
+    finally:
+        process.kill()
+        await process.wait()
+        processes.close_process_transport(process)
