@@ -36,6 +36,10 @@ def add_parsers(subparsers: Any, _config_arg: Any) -> None:
     add.add_argument("name", help="a name for the client, e.g. cursor (letters, digits, '.', '_', '-')")
     add.add_argument("--servers", type=_names, help="comma-separated servers it may use (default: all)")
     add.add_argument("--tools", type=_names, help="comma-separated tools it may call, as server__tool (default: all)")
+    add.add_argument(
+        "--keep", action="store_true",
+        help="also keep the key in the keyring (or a 0600 file) for `switchboard stdio --key-name NAME`",
+    )
     _config_arg(add)
     add.set_defaults(func=keys_add)
 
@@ -112,14 +116,19 @@ def keys_add(args: argparse.Namespace) -> int:
     try:
         key = client_keys.add(config, args.name, servers=args.servers, tools=args.tools)
         known = set(config.config.mcpServers) | set(config.config.invalid)
-    except (ClientKeyError, ConfigError) as exc:
+        if args.keep:
+            _store(args).keep(args.name, key)
+    except (ClientKeyError, ConfigError, KeyStoreError) as exc:
         return _fail(str(exc))
     print(key)
     _say(f"Added the key {args.name!r}: it may use {_limits(args.servers, args.tools)}.")
     for server in args.servers or []:
         if server not in known:
             _say(f"Note: there is no server named {server!r} in {config.path} yet.")
-    _say("Copy it now: it is not stored anywhere and will not be shown again.")
+    if args.keep:
+        _say(f"It is also kept beside the main key, for `switchboard stdio --key-name {args.name}`.")
+    else:
+        _say("Copy it now: it is not stored anywhere and will not be shown again.")
     return 0
 
 
@@ -139,6 +148,7 @@ def keys_list(args: argparse.Namespace) -> int:
 def keys_revoke(args: argparse.Namespace) -> int:
     try:
         client_keys.revoke(_config(args), args.name)
+        _store(args).forget(args.name)
     except (ClientKeyError, ConfigError) as exc:
         return _fail(str(exc))
     _say(f"Revoked the key {args.name!r}: clients using it are refused, on a running gateway too.")

@@ -26,6 +26,8 @@ SERVICE = "switchboard"
 USERNAME = "api-key"
 FILE_NAME = "api-key"
 STAMP_NAME = "api-key.changed"
+KEPT_PREFIX = "client-key:"
+KEPT_DIR = "kept-keys"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,50 @@ class KeyStore:
         if in_keyring is None:  # no key yet: say where one would go
             in_keyring = self._usable_backend() is not None
         return KeyLocation(True) if in_keyring else KeyLocation(False, self.path)
+
+    # -- kept per-client keys ---------------------------------------------------------------
+    # A per-client key is normally shown once and stored only as a hash. One the stdio bridge must send
+    # (`keys add NAME --keep`, `switchboard stdio --key-name NAME`) is kept here too, beside the main key:
+    # the keyring first, else a 0600 file; never in a client's config file.
+
+    def keep(self, name: str, key: str) -> None:
+        backend = self._usable_backend()
+        if backend is not None:
+            try:
+                backend.set_password(SERVICE, f"{KEPT_PREFIX}{name}", key)
+                if backend.get_password(SERVICE, f"{KEPT_PREFIX}{name}") == key:
+                    return
+            except Exception as exc:
+                log.warning("The keyring could not keep the key %s (%s); using a file.", name, type(exc).__name__)
+        try:
+            (self.config_dir / KEPT_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._replace(self.config_dir / KEPT_DIR / name, key + "\n")
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot keep the key {name!r}: {exc.strerror}.") from None
+
+    def load_kept(self, name: str) -> str | None:
+        path = self.config_dir / KEPT_DIR / name
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot read the kept key {path}: {exc.strerror}.") from None
+        backend = self._usable_backend()
+        if backend is None:
+            return None
+        try:
+            return backend.get_password(SERVICE, f"{KEPT_PREFIX}{name}") or None
+        except Exception:
+            return None
+
+    def forget(self, name: str) -> None:
+        """Drop a kept key (it was revoked). Nothing to do when none was kept."""
+        (self.config_dir / KEPT_DIR / name).unlink(missing_ok=True)
+        backend = self._usable_backend()
+        if backend is not None:
+            with contextlib.suppress(Exception):
+                backend.delete_password(SERVICE, f"{KEPT_PREFIX}{name}")
 
     # -- storage ----------------------------------------------------------------------------
 
@@ -171,7 +217,7 @@ class KeyStore:
     def _replace(self, path: Path, text: str) -> None:
         """Atomic write of a 0600 file: created 0600 (never readable by others, even for an instant)."""
         self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=self.config_dir)  # mkstemp creates it 0600
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp creates it 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
