@@ -93,7 +93,8 @@ class DesktopApp(QObject):
         if state != "running":
             return state
         enabled = [r for r in self.servers.rows if r.enabled]
-        return "degraded" if any(r.state in ("failed", "backoff") for r in enabled) else "running"
+        failing = any(r.state in ("failed", "backoff") for r in enabled)
+        return "degraded" if failing or self.snapshot.config_error else "running"
 
     def counts(self) -> tuple[int, int, int, int]:
         """(children running, children enabled, children failing, clients connected)."""
@@ -113,6 +114,8 @@ class DesktopApp(QObject):
         if failing:
             parts.append(f"{failing} failing")
         parts.append(f"{clients} client{'s' if clients != 1 else ''}")
+        if self.snapshot.config_error:
+            parts.append("the config file has a problem")
         return "Running · " + ", ".join(parts)
 
     # --- events -----------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ STATE_COLOURS = {
     "ok": GREEN,
     "error": RED,
     "cancelled": AMBER,
+    "timed out": AMBER,
+    "refused": GREY,
     "in flight": BLUE,
     # gateway
     "degraded": AMBER,
@@ -47,7 +49,9 @@ def dot(state: str, size: int = 10) -> QIcon:
     painter.setBrush(colour(state))
     painter.drawEllipse(1, 1, size - 2, size - 2)
     painter.end()
-    return QIcon(pixmap)
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)  # the same colour on a selected row: no tint
+    return icon
 
 
 PANEL_CSS = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 
 import httpx2
 import psutil
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.config import read
 from app.gateway import CallStarted
-from tests.conftest import demo_child
+from tests.conftest import SERVERS, demo_child
 from tests.ui.conftest import child_state, client_url, save_png, until
 
 
@@ -261,3 +262,60 @@ def test_port_in_use_is_a_sentence_and_settings_fix_it(desktop_factory, run):
         run(scenario())
     finally:
         taken.close()
+
+
+def test_restart_now_leaves_a_backoff_at_once_and_a_resolved_failure_clears_its_banner(desktop_factory, run, tmp_path):
+    """A child that fails at first (its config points at a missing file), is fixed, and is restarted at
+    once with Restart now, without waiting out its backoff; the warning about it goes away."""
+    flag = tmp_path / "may-start"
+    script = tmp_path / "flaky.py"
+    script.write_text(
+        "import os, runpy, sys\n"
+        f"if not os.path.exists({str(flag)!r}):\n"
+        "    print('not yet', file=sys.stderr); sys.exit(3)\n"
+        f"sys.argv = [{str(SERVERS / 'toy.py')!r}]\n"
+        f"runpy.run_path({str(SERVERS / 'toy.py')!r}, run_name='__main__')\n"
+    )
+
+    async def scenario() -> None:
+        async with desktop_factory({"flaky": {"command": sys.executable, "args": [str(script)]}}) as app:
+            await until(lambda: child_state(app, "flaky") == "backoff", what="the first failure")
+            panel = show(app, 0)
+            tab = panel.servers_tab
+            tab.select("flaky")
+            tab.update_detail()
+            assert tab.restart.text() == "Restart now"
+            await until(lambda: app.snapshot.server("flaky").next_retry_at is not None)
+            # Two failures in: the next retry is 1 s or more away. Fixed now; Restart now does not wait for it.
+            await until(lambda: "retrying in" in app.servers.index(0, 2).data())
+            app.report("warning", "Server 'flaky' failed: not yet", topic="flaky")
+            assert panel.notice.text().startswith("Server 'flaky' failed")
+            flag.write_text("go")
+            tab.restart.click()
+            await until(lambda: child_state(app, "flaky") == "running", what="the restart")
+            app.feed.flush()
+            await until(lambda: panel.notice.text() == "", what="the warning to go")
+            tab.update_detail()
+            assert tab.restart.text() == "Restart"
+
+    run(scenario())
+
+
+def test_a_broken_config_file_shows_a_banner_until_it_is_fixed(desktop_factory, run):
+    async def scenario() -> None:
+        async with desktop_factory() as app:
+            await until(lambda: child_state(app, "demo") == "running")
+            panel = show(app, 0)
+            path = app.snapshot.config_path
+            good = path.read_text()
+            path.write_text(good[:-3])  # half a file
+            await until(lambda: panel.config_banner.text() != "", what="the banner")
+            assert "cannot be used: not valid JSON" in panel.config_banner.text()
+            assert "The last good config keeps running." in panel.config_banner.text()
+            assert app.summary() == "Running · 1 of 1 servers running, 0 clients, the config file has a problem"
+            assert app.status() == "degraded"  # amber in the tray, not green
+            await save_png(panel, "config-broken.png")
+            path.write_text(good)
+            await until(lambda: panel.config_banner.text() == "", what="the banner to go")
+
+    run(scenario())

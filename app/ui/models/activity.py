@@ -13,7 +13,7 @@ from app.ui import style, text
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
-STATUSES = ("ok", "error", "cancelled", "in flight")
+STATUSES = ("ok", "error", "timed out", "cancelled", "refused", "in flight")
 METHOD_LABELS = {"prompts/get": "prompt", "resources/read": "resource"}
 
 

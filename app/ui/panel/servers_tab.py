@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 EMPTY = (
     "No servers yet — add one to the \"mcpServers\" block of the config file\n"
-    "(Settings ▸ Open config file); Switchboard picks up the change when the gateway restarts."
+    "(Settings ▸ Open config file). Switchboard applies your edit as soon as you save it."
 )
 
 
@@ -58,6 +58,7 @@ class ServersTab(QWidget):
         self.stderr.setReadOnly(True)
         self.stderr.setPlaceholderText("Nothing on stderr yet.")
         self.stderr.setMaximumBlockCount(500)
+        self.stderr.setMinimumHeight(60)  # it gives way first: the table keeps every server in view
 
         buttons = QHBoxLayout()
         for button in (self.toggle, self.restart, self.open_log):
@@ -87,11 +88,26 @@ class ServersTab(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        app.servers.modelReset.connect(self._fit_table)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         app.status_changed.connect(self.update_detail)
         app.servers.modelReset.connect(self._select_first)
         self._select_first()
+
+    def _fit_table(self) -> None:
+        """Give the table room for every server (up to the window), the detail pane the rest."""
+        rows = len(self.app.servers.rows)
+        wanted = self.view.horizontalHeader().height() + rows * self.view.verticalHeader().defaultSectionSize() + 8
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        if total > 0:
+            table = min(max(wanted, total * 3 // 5), total - 180)
+            self.splitter.setSizes([table, total - table])
+
+    def showEvent(self, event: object) -> None:  # type: ignore[override]
+        super().showEvent(event)  # type: ignore[arg-type]
+        self._fit_table()
 
     def selected_name(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -128,6 +144,8 @@ class ServersTab(QWidget):
         self.error_label.setVisible(bool(row.error))
         self.toggle.setText("Disable" if row.enabled else "Enable")
         self.restart.setEnabled(row.enabled)
+        # In backoff the next try may be 30 s away: the button says it does not wait.
+        self.restart.setText("Restart now" if row.state in ("backoff", "failed") else "Restart")
         lines = "\n".join(detail.stderr_tail)
         if lines != self.stderr.toPlainText():
             self.stderr.setPlainText(lines)
