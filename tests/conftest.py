@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,10 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def memory_keyring() -> Any:
     """Keys go to an in-memory keyring in every test: never the developer's real one."""
-    import keyring
-
     from tests.memory_keyring import MemoryKeyring
 
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(before)
+    with keyring_backend(MemoryKeyring()) as backend:
+        yield backend
 
 
 @pytest.fixture(autouse=True)
@@ -108,12 +104,45 @@ def with_key(services: Any, path: str = "/mcp", key: str | None = None) -> str:
     return f"{services.gateway.base_url}{path}?api_key={key or services.main_key.value()}"
 
 
-async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.02) -> None:
+async def wait_for(predicate: Any, timeout: float = 15.0, what: str = "") -> None:
+    """Wait (letting the loop run) until predicate() is true; on any asyncio loop, qasync's included."""
     import anyio
 
-    with anyio.fail_after(timeout):
-        while not predicate():
-            await anyio.sleep(interval)
+    try:
+        with anyio.fail_after(timeout):
+            while not predicate():
+                await anyio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what or predicate}") from None
+
+
+def child_pids() -> set[int]:
+    """This process's children and theirs: the servers a gateway in this test runs."""
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@contextlib.contextmanager
+def keyring_backend(backend: Any) -> Iterator[Any]:
+    """Swap the keyring backend for the block (the one way tests do it)."""
+    import keyring
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(before)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """What headless Linux gets, and what a subprocess with PYTHON_KEYRING_BACKEND=fail sees: the 0600 file."""
+    import keyring.backends.fail
+
+    with keyring_backend(keyring.backends.fail.Keyring()):
+        yield
 
 
 def running(gw: Any, *names: str) -> Any:

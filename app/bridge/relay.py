@@ -88,6 +88,8 @@ class Bridge:
         self._initialized = False
         self._generation = 0  # which gateway session; bumped on each reconnect
         self._reconnecting = anyio.Lock()
+        self._settled = anyio.Event()  # cleared while a reconnect runs: messages wait for the new session
+        self._settled.set()
         self._write_lock = anyio.Lock()
         self._get_scope: anyio.CancelScope | None = None
         self.http = httpx2.AsyncClient(timeout=httpx2.Timeout(30.0, read=None))
@@ -181,6 +183,7 @@ class Bridge:
 
     async def _post(self, message: dict[str, Any], *, answer: bool) -> None:
         """POST one message; relay what comes back."""
+        await self._settled.wait()
         url = await self._endpoint()
         try:
             body, headers = orjson.dumps(message), self._headers(message)
@@ -272,24 +275,34 @@ class Bridge:
                 self._get_scope.cancel()
             if self._initialize is None:
                 return  # nothing to restore: the client's next request opens the session
-            log.warning("The gateway went away; reconnecting.")
-            for attempt in range(RECONNECT_TRIES):
-                try:
-                    await self._endpoint(start=start or attempt == RECONNECT_TRIES - 1)
-                    replay = {**self._initialize, "id": f"switchboard-bridge-reinit-{self._generation}"}
-                    await self._post_quietly(replay)
-                    if self._initialized:
-                        await self._post_quietly({"jsonrpc": "2.0", "method": "notifications/initialized"})
-                    break
-                except (GatewayGone, BridgeUnavailable):
-                    self._url = None
-                    if attempt == RECONNECT_TRIES - 1:
-                        raise BridgeUnavailable("Switchboard is not running and could not be started.") from None
-                    await anyio.sleep(1.0 * (attempt + 1))  # a restarting gateway takes a moment to bind
-            log.warning("Reconnected to the gateway at %s.", self._url)
-            self._open_get_stream(tg)
+            self._settled = anyio.Event()
+            try:
+                await self._restore_session(tg, start=start)
+            finally:
+                self._settled.set()
         for method in LIST_CHANGES:  # what it lists may have changed while it was away
             await self.to_client({"jsonrpc": "2.0", "method": method})
+
+    async def _restore_session(self, tg: anyio.abc.TaskGroup, *, start: bool) -> None:
+        """Re-initialize with the client's own initialize on the gateway found now; bounded tries."""
+        log.warning("The gateway went away; reconnecting.")
+        initialize = self._initialize
+        assert initialize is not None, "only a session that was opened is restored"
+        for attempt in range(RECONNECT_TRIES):
+            try:
+                await self._endpoint(start=start or attempt == RECONNECT_TRIES - 1)
+                replay = {**initialize, "id": f"switchboard-bridge-reinit-{self._generation}"}
+                await self._post_quietly(replay)
+                if self._initialized:
+                    await self._post_quietly({"jsonrpc": "2.0", "method": "notifications/initialized"})
+                break
+            except (GatewayGone, BridgeUnavailable):
+                self._url = None
+                if attempt == RECONNECT_TRIES - 1:
+                    raise BridgeUnavailable("Switchboard is not running and could not be started.") from None
+                await anyio.sleep(1.0 * (attempt + 1))  # a restarting gateway takes a moment to bind
+        log.warning("Reconnected to the gateway at %s.", self._url)
+        self._open_get_stream(tg)
 
     async def _post_quietly(self, message: dict[str, Any]) -> None:
         """POST without relaying the answer (the re-initialize the client must not see)."""

@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from app import paths
 from app.daemon.instance import InstanceLock, RuntimeInfo
 from app.launch import build_services
-from tests.conftest import ROOT, running, stdio_child, wait_for, write_config
+from tests.conftest import ROOT, keyring_backend, running, stdio_child, wait_for, write_config
 
 pytestmark = pytest.mark.anyio
 FAIL_KEYRING = "keyring.backends.fail.Keyring"
@@ -67,15 +67,13 @@ class Published:
 
 @asynccontextmanager
 async def published(tmp_path: Path):
-    before = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())  # the key in the 0600 file, which the bridge reads
     gateways = Published(tmp_path)
-    try:
-        yield gateways
-    finally:
-        await gateways.stop()
-        gateways.lock.release()
-        keyring.set_keyring(before)
+    with keyring_backend(keyring.backends.fail.Keyring()):  # the key in the 0600 file, which the bridge reads
+        try:
+            yield gateways
+        finally:
+            await gateways.stop()
+            gateways.lock.release()
 
 
 async def test_the_bridge_relays_calls_progress_sampling_and_list_changes(tmp_path):

@@ -14,6 +14,7 @@ from keyring.errors import KeyringError
 
 from app.config.watcher import stamp_of
 from app.secrets.keystore import FILE_NAME, SERVICE, USERNAME, KeyStore
+from tests.conftest import keyring_backend
 from tests.memory_keyring import MemoryKeyring
 
 URLSAFE_43 = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
@@ -83,17 +84,13 @@ class _Forgetful(MemoryKeyring):
 
 @pytest.mark.parametrize("backend", [_Broken(), _Forgetful(), keyring.backends.null.Keyring()], ids=type)
 def test_a_keyring_that_cannot_keep_the_key_means_the_file(tmp_path: Path, backend: object) -> None:
-    before = keyring.get_keyring()
-    keyring.set_keyring(backend)  # type: ignore[arg-type]
-    try:
+    with keyring_backend(backend):
         store = KeyStore(tmp_path)
         key = store.load_or_create()
         assert (tmp_path / FILE_NAME).read_text().strip() == key
         assert mode(tmp_path / FILE_NAME) == 0o600
         assert str(store.location()).startswith("stored in a file readable only by you")
         assert KeyStore(tmp_path).load_or_create() == key
-    finally:
-        keyring.set_keyring(before)
 
 
 def test_the_file_wins_until_the_keyring_takes_a_new_key(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:

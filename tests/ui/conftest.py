@@ -18,7 +18,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from tests.conftest import demo_child, write_config
+from tests.conftest import demo_child, wait_for, write_config
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 Run = Callable[..., Any]
@@ -44,15 +44,6 @@ def run(qloop: asyncio.AbstractEventLoop) -> Run:
         return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return run
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> None:
-    """Wait (letting Qt and the gateway run) until predicate() is true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.02)
 
 
 def child_state(app: Any, name: str) -> str | None:
@@ -83,7 +74,7 @@ def desktop_factory(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callabl
         app = DesktopApp(services, keys, tray_available=tray)  # keys None: the main key, as the tray uses it
         task = asyncio.ensure_future(app.run())
         try:
-            await until(lambda: app.snapshot.state == "running" or app.last_error or task.done(),
+            await wait_for(lambda: app.snapshot.state == "running" or app.last_error or task.done(),
                         what="the gateway to start")
             await asyncio.sleep(0)
             yield app

@@ -11,7 +11,8 @@ from mcp import Client
 
 from app.gateway.events import CallFinished, CallStarted
 from app.gateway.runtime import GatewayError
-from tests.ui.conftest import child_state, client_url, until
+from tests.conftest import wait_for
+from tests.ui.conftest import child_state, client_url
 
 CLIENTS = 4
 CALLS_PER_CLIENT = 50
@@ -32,7 +33,7 @@ def test_gateway_serves_from_its_own_thread_and_a_burst_lands_in_activity(deskto
                     served_on.add((threading.get_ident(), id(asyncio.get_running_loop())))
 
             unsubscribe = gw.bus.subscribe(where)
-            await until(lambda: child_state(app, "demo") == "running", what="the demo child")
+            await wait_for(lambda: child_state(app, "demo") == "running", what="the demo child")
             app.show_panel()
             app.panel.tabs.setCurrentIndex(2)  # Activity, live
             inserts: list[object] = []
@@ -66,7 +67,7 @@ def test_gateway_serves_from_its_own_thread_and_a_burst_lands_in_activity(deskto
             unsubscribe()
 
             total = CLIENTS * CALLS_PER_CLIENT
-            await until(
+            await wait_for(
                 lambda: app.activity.rowCount() == total
                 and all(app.activity.row_at(i).status == "ok" for i in range(total)),
                 what=f"{total} finished calls in Activity",
@@ -78,7 +79,7 @@ def test_gateway_serves_from_its_own_thread_and_a_burst_lands_in_activity(deskto
             # Every call was served on one thread, the gateway's, on its loop, not Qt's.
             assert served_on == {(app.host.thread_id, id(app.host.loop))}
             assert app.host.thread_id != main
-            await until(lambda: app.snapshot.server("demo").calls >= total, what="the call count in the snapshot")
+            await wait_for(lambda: app.snapshot.server("demo").calls >= total, what="the call count in the snapshot")
         assert not app.host.alive, "Quit ends the gateway's thread"
         assert app.snapshot.state == "stopped"
 
@@ -97,6 +98,6 @@ def test_calls_from_qt_run_on_the_gateway_loop_and_errors_come_back(desktop_fact
             # A key read through the gateway loop's worker pool, as the panel does it.
             assert await app.host.to_thread(threading.get_ident) not in (app.host.thread_id, threading.get_ident())
             app.restart_child("nope")  # a slot: returns at once; the error comes back as a sentence
-            await until(lambda: app.last_error and "no server named 'nope'" in app.last_error)
+            await wait_for(lambda: app.last_error and "no server named 'nope'" in app.last_error)
 
     run(scenario())

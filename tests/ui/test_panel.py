@@ -7,7 +7,6 @@ import socket
 import sys
 
 import httpx2
-import psutil
 from mcp import Client
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -15,8 +14,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.config import read
 from app.gateway import CallStarted
-from tests.conftest import SERVERS, demo_child
-from tests.ui.conftest import child_state, client_url, save_png, until
+from tests.conftest import SERVERS, child_pids, demo_child, wait_for
+from tests.ui.conftest import child_state, client_url, save_png
 
 
 def show(app, tab: int):
@@ -26,10 +25,6 @@ def show(app, tab: int):
     return app.panel
 
 
-def child_pids() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
-
-
 def tool_names(result) -> set[str]:
     return {t.name for t in result.tools}
 
@@ -37,7 +32,7 @@ def tool_names(result) -> set[str]:
 def test_live_call_appears_in_activity_and_client_in_clients(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory() as app:
-            await until(lambda: child_state(app, "demo") == "running")
+            await wait_for(lambda: child_state(app, "demo") == "running")
             panel = show(app, 2)
             tab = panel.activity_tab
             assert tab.page.currentIndex() == 1 and "No calls yet" in tab.page.empty.text()  # the empty state
@@ -50,8 +45,8 @@ def test_live_call_appears_in_activity_and_client_in_clients(desktop_factory, ru
                 await client.call_tool("demo__add", {"a": 2, "b": 40})
                 failed = await client.call_tool("demo__add", {"a": "not a number", "b": 1})
                 assert failed.is_error
-                await until(lambda: app.activity.rowCount() == 3 and app.activity.row_at(0).status != "in flight")
-                await until(lambda: len(app.clients.rows) == 1, what="the client in Clients")
+                await wait_for(lambda: app.activity.rowCount() == 3 and app.activity.row_at(0).status != "in flight")
+                await wait_for(lambda: len(app.clients.rows) == 1, what="the client in Clients")
                 row = app.clients.rows[0]
                 assert (row.name, row.transport) == ("mcp", "streamable-http")
                 assert row.calls >= 3
@@ -61,7 +56,7 @@ def test_live_call_appears_in_activity_and_client_in_clients(desktop_factory, ru
                 show(app, 2)
                 tab.view.selectRow(2)
                 await save_png(panel, "activity.png")
-            await until(lambda: app.clients.rows == [], what="the client to leave Clients")
+            await wait_for(lambda: app.clients.rows == [], what="the client to leave Clients")
 
             newest, middle, oldest = (app.activity.row_at(i) for i in range(3))
             assert (oldest.target, oldest.server, oldest.status) == ("demo__echo", "demo", "ok")
@@ -94,14 +89,14 @@ def test_live_call_appears_in_activity_and_client_in_clients(desktop_factory, ru
 def test_activity_keeps_the_last_n_and_batches_updates(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory(activity_size=10) as app:
-            await until(lambda: child_state(app, "demo") == "running")
+            await wait_for(lambda: child_state(app, "demo") == "running")
             resets = []
             app.activity.rowsInserted.connect(lambda *a: resets.append(a))
             started: list[int] = []
             app.gateway.bus.subscribe(lambda e: started.append(e.call_id) if isinstance(e, CallStarted) else None)
             async with Client(client_url(app), mode="legacy") as client:
                 await asyncio.gather(*(client.call_tool("demo__add", {"a": i, "b": 1}) for i in range(25)))
-            await until(lambda: len(started) == 25 and app.activity.rowCount() == 10
+            await wait_for(lambda: len(started) == 25 and app.activity.rowCount() == 10
                         and app.activity.row_at(0).call_id == max(started)
                         and all(app.activity.row_at(i).status == "ok" for i in range(10)))
             assert app.activity.rowCount() == 10
@@ -116,7 +111,7 @@ def test_activity_keeps_the_last_n_and_batches_updates(desktop_factory, run):
 def test_toggle_server_from_panel(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory({"demo": demo_child(), "spare": demo_child()}) as app:
-            await until(lambda: all(r.state == "running" for r in app.snapshot.servers))
+            await wait_for(lambda: all(r.state == "running" for r in app.snapshot.servers))
             panel = show(app, 0)
             tab = panel.servers_tab
             tab.select("demo")
@@ -129,16 +124,16 @@ def test_toggle_server_from_panel(desktop_factory, run):
                 # Untick the checkbox in the Servers table, as a click does.
                 index = app.servers.index(app.servers.row_named("demo"), 0)
                 assert app.servers.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
-                await until(lambda: child_state(app, "demo") == "disabled")
+                await wait_for(lambda: child_state(app, "demo") == "disabled")
                 tools = tool_names(await client.list_tools())
                 assert "demo__echo" not in tools and "spare__echo" in tools
-                await until(lambda: len(child_pids()) == len(before) - 1, what="the demo child to exit")
+                await wait_for(lambda: len(child_pids()) == len(before) - 1, what="the demo child to exit")
                 app.feed.flush()
-                await until(lambda: tab.toggle.text() == "Enable")
+                await wait_for(lambda: tab.toggle.text() == "Enable")
                 assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
                 await save_png(panel, "servers-disabled.png")
                 tab.toggle.click()  # the detail pane's Enable button
-                await until(lambda: child_state(app, "demo") == "running")
+                await wait_for(lambda: child_state(app, "demo") == "running")
                 assert "demo__echo" in tool_names(await client.list_tools())
 
     run(scenario(), timeout=40)
@@ -148,7 +143,7 @@ def test_restart_and_failing_server_are_shown(desktop_factory, run):
     async def scenario() -> None:
         servers = {"demo": demo_child(), "broken": {"command": "/nonexistent/mcp-server", "args": ["--stdio"]}}
         async with desktop_factory(servers) as app:
-            await until(lambda: child_state(app, "demo") == "running"
+            await wait_for(lambda: child_state(app, "demo") == "running"
                         and child_state(app, "broken") in ("backoff", "failed"))
             app.feed.flush()
             assert app.status() == "degraded"
@@ -166,7 +161,7 @@ def test_restart_and_failing_server_are_shown(desktop_factory, run):
             old = app.snapshot.details["demo"].running_since
             panel.servers_tab.select("demo")
             panel.servers_tab.restart.click()
-            await until(lambda: child_state(app, "demo") == "running"
+            await wait_for(lambda: child_state(app, "demo") == "running"
                         and app.snapshot.details["demo"].running_since != old, what="demo to restart")
 
     run(scenario(), timeout=40)
@@ -178,7 +173,7 @@ def test_settings_key_show_copy_rotate_and_the_old_key_is_refused(desktop_factor
 
     async def scenario() -> None:
         async with desktop_factory() as app:
-            await until(lambda: app.key is not None, what="the key to load")
+            await wait_for(lambda: app.key is not None, what="the key to load")
             old = app.key.value
             panel = show(app, 3)
             settings = panel.settings_tab
@@ -195,13 +190,13 @@ def test_settings_key_show_copy_rotate_and_the_old_key_is_refused(desktop_factor
             headers = {"Accept": "application/json, text/event-stream"}
             async with Client(client_url(app), mode="legacy") as client, httpx2.AsyncClient(timeout=10) as http:
                 await client.list_tools()
-                await until(lambda: len(app.snapshot.clients) == 1)
+                await wait_for(lambda: len(app.snapshot.clients) == 1)
                 box = settings.confirm_rotate()
                 box.button(QMessageBox.StandardButton.Cancel).click()
                 assert app.tasks.pending == 0 and app.key.value == old  # Cancel starts nothing, keeps the key
                 box = settings.confirm_rotate()
                 box.button(QMessageBox.StandardButton.Yes).click()
-                await until(lambda: app.key.value != old, what="the rotation")
+                await wait_for(lambda: app.key.value != old, what="the rotation")
                 assert "old one no longer works" in panel.notice.text()
                 assert "Update these clients, which used the old key: mcp." in panel.notice.text()
                 url = app.snapshot.url
@@ -228,7 +223,7 @@ def test_no_servers_and_no_tray_banner(desktop_factory, run):
             app.tray.rebuild()
             assert "No servers yet" in app.tray.action("servers").menu().actions()[0].text()
             panel.close()  # with no tray, closing the window is quitting
-            await until(lambda: app.snapshot.state == "stopped", what="closing to quit")
+            await wait_for(lambda: app.snapshot.state == "stopped", what="closing to quit")
 
     run(scenario())
 
@@ -251,9 +246,9 @@ def test_port_in_use_is_a_sentence_and_settings_fix_it(desktop_factory, run):
             await save_png(app.panel, "settings-port-in-use.png")
             settings.port.setValue(0)  # any free port
             settings.apply_address.click()
-            await until(lambda: app.snapshot.state == "running", what="the gateway on the new port")
+            await wait_for(lambda: app.snapshot.state == "running", what="the gateway on the new port")
             # The gateway's thread may be serving a moment before the Qt side hears its call returned.
-            await until(lambda: app.panel.notice.text().startswith("Now serving at http://127.0.0.1:"),
+            await wait_for(lambda: app.panel.notice.text().startswith("Now serving at http://127.0.0.1:"),
                         what="the new URL in the notice")
             assert app.snapshot.port != port
             assert read(app.gateway.config_path).config.gateway.port == 0
@@ -279,22 +274,22 @@ def test_restart_now_leaves_a_backoff_at_once_and_a_resolved_failure_clears_its_
 
     async def scenario() -> None:
         async with desktop_factory({"flaky": {"command": sys.executable, "args": [str(script)]}}) as app:
-            await until(lambda: child_state(app, "flaky") == "backoff", what="the first failure")
+            await wait_for(lambda: child_state(app, "flaky") == "backoff", what="the first failure")
             panel = show(app, 0)
             tab = panel.servers_tab
             tab.select("flaky")
             tab.update_detail()
             assert tab.restart.text() == "Restart now"
-            await until(lambda: app.snapshot.server("flaky").next_retry_at is not None)
+            await wait_for(lambda: app.snapshot.server("flaky").next_retry_at is not None)
             # Two failures in: the next retry is 1 s or more away. Fixed now; Restart now does not wait for it.
-            await until(lambda: "retrying in" in app.servers.index(0, 2).data())
+            await wait_for(lambda: "retrying in" in app.servers.index(0, 2).data())
             app.report("warning", "Server 'flaky' failed: not yet", topic="flaky")
             assert panel.notice.text().startswith("Server 'flaky' failed")
             flag.write_text("go")
             tab.restart.click()
-            await until(lambda: child_state(app, "flaky") == "running", what="the restart")
+            await wait_for(lambda: child_state(app, "flaky") == "running", what="the restart")
             app.feed.flush()
-            await until(lambda: panel.notice.text() == "", what="the warning to go")
+            await wait_for(lambda: panel.notice.text() == "", what="the warning to go")
             tab.update_detail()
             assert tab.restart.text() == "Restart"
 
@@ -304,18 +299,18 @@ def test_restart_now_leaves_a_backoff_at_once_and_a_resolved_failure_clears_its_
 def test_a_broken_config_file_shows_a_banner_until_it_is_fixed(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory() as app:
-            await until(lambda: child_state(app, "demo") == "running")
+            await wait_for(lambda: child_state(app, "demo") == "running")
             panel = show(app, 0)
             path = app.snapshot.config_path
             good = path.read_text()
             path.write_text(good[:-3])  # half a file
-            await until(lambda: panel.config_banner.text() != "", what="the banner")
+            await wait_for(lambda: panel.config_banner.text() != "", what="the banner")
             assert "cannot be used: not valid JSON" in panel.config_banner.text()
             assert "The last good config keeps running." in panel.config_banner.text()
             assert app.summary() == "Running · 1 of 1 servers running, 0 clients, the config file has a problem"
             assert app.status() == "degraded"  # amber in the tray, not green
             await save_png(panel, "config-broken.png")
             path.write_text(good)
-            await until(lambda: panel.config_banner.text() == "", what="the banner to go")
+            await wait_for(lambda: panel.config_banner.text() == "", what="the banner to go")
 
     run(scenario())

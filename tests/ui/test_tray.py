@@ -9,7 +9,8 @@ import psutil
 from mcp import Client
 from PySide6.QtGui import QGuiApplication
 
-from tests.ui.conftest import child_state, client_url, until
+from tests.conftest import child_pids, wait_for
+from tests.ui.conftest import child_state, client_url
 
 
 async def get(url: str) -> httpx2.Response:
@@ -22,14 +23,10 @@ def names(tools) -> set[str]:
     return {t.name for t in tools.tools}
 
 
-def child_pids() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
-
-
 def test_menu_is_built_from_live_state(desktop_factory, run):
     async def scenario() -> None:
         async with desktop_factory() as app:
-            await until(lambda: child_state(app, "demo") == "running")
+            await wait_for(lambda: child_state(app, "demo") == "running")
             app.feed.flush()
             app.tray.rebuild()  # what opening the menu does (aboutToShow)
             status = app.tray.action("status")
@@ -58,7 +55,7 @@ def test_copy_url_and_stop_start_from_menu(desktop_factory, run):
             health = gw.base_url + "/health"
 
             app.tray.action("stop").trigger()
-            await until(lambda: app.snapshot.state == "stopped")
+            await wait_for(lambda: app.snapshot.state == "stopped")
             app.feed.flush()
             assert app.status() == "stopped"
             try:
@@ -72,7 +69,7 @@ def test_copy_url_and_stop_start_from_menu(desktop_factory, run):
             assert "Switchboard — Gateway stopped" in app.tray.icon.toolTip()
 
             app.tray.action("start").trigger()
-            await until(lambda: app.snapshot.state == "running")
+            await wait_for(lambda: app.snapshot.state == "running")
             codes = [(await get(gw.base_url + "/health")).status_code]
             while codes[-1] == 503:  # "starting" until the demo child is up again
                 await asyncio.sleep(0.05)
@@ -86,7 +83,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
     async def scenario() -> None:
         async with desktop_factory() as app:
             gw = app.gateway
-            await until(lambda: child_state(app, "demo") == "running")
+            await wait_for(lambda: child_state(app, "demo") == "running")
             before = child_pids()
             assert before, "the demo child should be a child process"
             notifications: list[str] = []
@@ -100,10 +97,10 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 assert "demo__echo" in names(await client.list_tools())
                 app.tray.rebuild()
                 app.tray.action("server:demo").trigger()  # untick: disable
-                await until(lambda: child_state(app, "demo") == "disabled")
-                await until(lambda: "notifications/tools/list_changed" in notifications, what="tools/list_changed")
+                await wait_for(lambda: child_state(app, "demo") == "disabled")
+                await wait_for(lambda: "notifications/tools/list_changed" in notifications, what="tools/list_changed")
                 assert names(await client.list_tools()) == set()
-                await until(lambda: not any(psutil.pid_exists(p) for p in before), what="the child to exit")
+                await wait_for(lambda: not any(psutil.pid_exists(p) for p in before), what="the child to exit")
                 from app.config import read
 
                 assert read(gw.config_path).config.mcpServers["demo"].enabled is False  # persisted
@@ -113,7 +110,7 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
                 action = app.tray.action("server:demo")
                 assert not action.isChecked() and "disabled" in action.text()
                 action.trigger()  # tick: enable again
-                await until(lambda: child_state(app, "demo") == "running")
+                await wait_for(lambda: child_state(app, "demo") == "running")
                 assert "demo__echo" in names(await client.list_tools())
                 assert read(gw.config_path).config.mcpServers["demo"].enabled is True
 
@@ -123,13 +120,13 @@ def test_toggle_server_from_menu_stops_child_and_clients_see_it(desktop_factory,
 def test_open_panel_and_quit_from_menu(desktop_factory, run, qloop):
     async def scenario() -> None:
         async with desktop_factory() as app:
-            await until(lambda: child_state(app, "demo") == "running")
+            await wait_for(lambda: child_state(app, "demo") == "running")
             pids = child_pids()
             app.tray.rebuild()
             app.tray.action("open_panel").trigger()
             assert app.panel.isVisible()
             app.tray.action("quit").trigger()
-            await until(lambda: app.snapshot.state == "stopped" and not app.panel.isVisible(), what="quit")
-            await until(lambda: not any(psutil.pid_exists(p) for p in pids), what="no child left")
+            await wait_for(lambda: app.snapshot.state == "stopped" and not app.panel.isVisible(), what="quit")
+            await wait_for(lambda: not any(psutil.pid_exists(p) for p in pids), what="no child left")
 
     run(scenario())
