@@ -140,6 +140,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             print("No client config files were found, so there is nothing to import.")
             return 0
         for result in report.clients:
+            if result.error is not None:  # nothing was taken from that file; the others went ahead
+                _fail(result.error)
+                continue
             print(f"{result.writer.title} ({connector.where.show(result.path)}):")
             for line in result.lines(report.config):
                 print(f"  {line}")

@@ -82,11 +82,17 @@ class Connected:
     key_made: bool
     revoked: str | None  # a key our old entry held that the new one does not: revoked
     notes: tuple[str, ...]
+    limited_to: tuple[str, ...] | None = None  # the kept key's servers were changed to these
 
     def lines(self, where: Where) -> list[str]:
         title, path = self.writer.title, where.show(self.change.path)
         if not self.change.changed and not self.key_made:
             out = [f"{title} is already connected ({path}); nothing changed."]
+            if self.limited_to is not None:
+                out = [
+                    f"{title} is already connected ({path}); its key '{self.key_name}' may now use only the "
+                    f"servers {', '.join(self.limited_to)}."
+                ]
         elif self.via == "stdio":
             out = [
                 f"Connected {title}: {path} now starts Switchboard's bridge ({shlex.join(self.command)}); "
@@ -178,7 +184,7 @@ class Connector:
         view = self.gateway()
         url = self._url(view)
         name = key_name or default_key_name(client_id, project)
-        key, made = self._key_for(writer, path, name, held, current, servers)
+        key, made, limited = self._key_for(writer, path, name, held, current, servers)
         try:
             change = self._write(writer, Entry(ENTRY_NAME, url=url, headers={"Authorization": f"Bearer {key}"}),
                                  project, replace)
@@ -188,7 +194,7 @@ class Connector:
             raise
         revoked = self._revoke(held.name) if held is not None and held.name != name else None
         notes = self._notes(writer, view, url, project, servers if servers is not None else self._limits(name))
-        return Connected(writer, change, "http", url, (), name, made, revoked, tuple(notes))
+        return Connected(writer, change, "http", url, (), name, made, revoked, tuple(notes), limited)
 
     def _url(self, view: GatewayView) -> str:
         if view.running and view.config is not None and not _same(view.config, self.store.path):
@@ -211,14 +217,19 @@ class Connector:
         held: ClientKey | None,
         current: dict[str, Any] | None,
         servers: Sequence[str] | None,
-    ) -> tuple[str, bool]:
-        """The key to write and whether it was just made: the one the entry already holds if it has that name."""
+    ) -> tuple[str, bool, tuple[str, ...] | None]:
+        """The key to write, whether it was just made, and the servers a kept key was newly limited to.
+
+        The key the entry already holds is kept when it has that name (a --servers change edits its limits).
+        """
         if held is not None and held.name == name:
             key = presented_key(current)
             assert key is not None
-            if servers is not None and held.servers != list(dict.fromkeys(servers)):
-                self._set_servers(name, servers)
-            return key, False
+            wanted = None if servers is None else list(dict.fromkeys(servers))
+            if wanted is not None and held.servers != wanted:
+                self._set_servers(name, wanted)
+                return key, False, tuple(wanted)
+            return key, False, None
         if any(k.name == name for k in self._keys()):
             raise ConnectError(
                 f"A key named '{name}' already exists and {path} does not hold it (it was made by hand, or the "
@@ -226,7 +237,7 @@ class Connector:
                 "or name the new key with --key-name."
             )
         try:
-            return client_keys.add(self.store, name, servers=servers), True
+            return client_keys.add(self.store, name, servers=servers), True, None
         except ClientKeyError as exc:
             raise ConnectError(str(exc)) from None
 

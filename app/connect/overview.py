@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.config import ConfigStore
+from app.config import ConfigError, ConfigStore
 from app.platform.clients import ClientError, ClientWriter
 
 from .gateway_view import GatewayView
@@ -71,7 +71,7 @@ def client_states(
 ) -> list[ClientState]:
     try:
         ours: dict[str, Any] = dict(store.open().raw.get("mcpServers") or {})
-    except Exception:  # a broken config: every client's servers count as new, nothing else depends on it
+    except ConfigError:  # a broken config: every client's servers count as new; nothing else depends on it
         ours = {}
     return [_state(connector, writer, view, ours) for writer in writers]
 

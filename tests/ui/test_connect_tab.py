@@ -159,9 +159,11 @@ def test_not_now_imports_nothing_and_a_later_run_offers_nothing(desktop, run, wh
 
 async def call_with_entry(url: str, headers: dict[str, str]) -> str:
     """An MCP client using exactly the URL and headers a client's file holds."""
-    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
-            result = await client.call_tool("demo__echo", {"text": "through the entry"})
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+    ):
+        result = await client.call_tool("demo__echo", {"text": "through the entry"})
     return str(result.content[0].text)  # type: ignore[union-attr]
 
 
