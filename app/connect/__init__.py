@@ -13,8 +13,9 @@ subclasses whose str() is one sentence with the fix.
 
 from app.connect.gateway_view import GatewayView, find_gateway, settings_url
 from app.connect.importing import ENTRY_NAME, ClientImport, ImportReport
-from app.connect.links import Connected, ConnectError, Connector, Disconnected, default_key_name, presented_key
+from app.connect.links import ConnectError, Connector, default_key_name, presented_key
 from app.connect.overview import ClientState
+from app.connect.results import Connected, Disconnected
 from app.connect.tool_cap import cap_note
 
 __all__ = [

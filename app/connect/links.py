@@ -12,26 +12,23 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from app.config import ClientKey, ConfigError, ConfigStore
 from app.platform.clients import CLIENTS, Change, ClientError, ClientWriter, Entry, Where, get
+from app.platform.clients.safe_write import decode
 from app.secrets import client_keys
 from app.secrets.client_keys import ClientKeyError
 
 from .gateway_view import GatewayView
 from .importing import ENTRY_NAME, ImportReport, all_members, comparable, import_servers
+from .results import Connected, Disconnected
 
 if TYPE_CHECKING:
     from .overview import ClientState
-
-Via = Literal["http", "stdio"]
-
 
 class ConnectError(ClientError):
     """A connect or disconnect that cannot be done as asked; str() is one sentence with the fix."""
@@ -69,70 +66,6 @@ def presented_key(entry: dict[str, Any] | None) -> str | None:
         if found:
             return found[0]
     return None
-
-
-@dataclass(frozen=True)
-class Connected:
-    writer: ClientWriter
-    change: Change
-    via: Via
-    url: str | None  # what the entry points at (None for the bridge)
-    command: tuple[str, ...]  # what the entry runs (empty for a URL entry)
-    key_name: str | None  # the per-client key in the entry; None for the bridge
-    key_made: bool
-    revoked: str | None  # a key our old entry held that the new one does not: revoked
-    notes: tuple[str, ...]
-    limited_to: tuple[str, ...] | None = None  # the kept key's servers were changed to these
-
-    def lines(self, where: Where) -> list[str]:
-        title, path = self.writer.title, where.show(self.change.path)
-        if not self.change.changed and not self.key_made:
-            out = [f"{title} is already connected ({path}); nothing changed."]
-            if self.limited_to is not None:
-                out = [
-                    f"{title} is already connected ({path}); its key '{self.key_name}' may now use only the "
-                    f"servers {', '.join(self.limited_to)}."
-                ]
-        elif self.via == "stdio":
-            out = [
-                f"Connected {title}: {path} now starts Switchboard's bridge ({shlex.join(self.command)}); "
-                "no key is written in the file."
-            ]
-        elif self.key_made:
-            out = [f"Connected {title}: {path} now points at {self.url}, with its own key '{self.key_name}'."]
-        else:
-            out = [f"Connected {title}: {path} now points at {self.url}; it keeps its key '{self.key_name}'."]
-        if self.change.removed:
-            out.append(
-                f"Took {title}'s own servers out of the file ({', '.join(self.change.removed)}); "
-                f"the originals are kept in {where.show(self.change.backup) if self.change.backup else 'a backup'}."
-            )
-        elif self.change.changed and self.change.backup is not None:
-            backup = where.show(self.change.backup)
-            out.append(f"The file as it was before Switchboard first changed it is kept in {backup}.")
-        if self.revoked:
-            out.append(f"Revoked the key '{self.revoked}' the old entry used.")
-        if self.change.changed and self.writer.restart_note:
-            out.append(self.writer.restart_note)
-        return out + list(self.notes)
-
-
-@dataclass(frozen=True)
-class Disconnected:
-    writer: ClientWriter
-    change: Change
-    revoked: str | None
-
-    def lines(self, where: Where) -> list[str]:
-        title, path = self.writer.title, where.show(self.change.path)
-        if not self.change.changed:
-            return [f"{title} was not connected ({path}); nothing changed."]
-        out = [f"Disconnected {title}: took Switchboard's entry out of {path}."]
-        if self.revoked:
-            out.append(f"Revoked its key '{self.revoked}': it no longer works, on a running gateway too.")
-        if self.writer.restart_note:
-            out.append(self.writer.restart_note)
-        return out
 
 
 class Connector:
@@ -297,7 +230,18 @@ class Connector:
         held = self.key_held_by(writer.servers(self.where, project).get(ENTRY_NAME))
         change = writer.disconnect(self.where, ENTRY_NAME, project=project)
         revoked = self._revoke(held.name) if held is not None and change.changed else None
-        return Disconnected(writer, change, revoked)
+        return Disconnected(writer, change, revoked, self._only_in_backup(writer, project, change))
+
+    def _only_in_backup(self, writer: ClientWriter, project: Path | None, change: Change) -> tuple[str, ...]:
+        if not change.changed or change.backup is None:
+            return ()
+        try:
+            now = all_members(writer, self.where, project)
+            data = change.backup.read_bytes()
+            kept = writer.document(change.backup, decode(change.backup, data)).members(writer.container)
+        except (ClientError, OSError):
+            return ()  # only a hint: a backup that cannot be read is no reason to fail a done disconnect
+        return tuple(n for n in kept if n not in now and n != ENTRY_NAME)
 
     # -- the overview and import -----------------------------------------------------------------------------
 

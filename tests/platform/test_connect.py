@@ -342,8 +342,9 @@ def test_import_then_replace_round_trip_keeps_the_originals_in_the_backup(user: 
     assert set(json.loads(backup.read_text())["mcpServers"]) == {"context7", "playwright"}
     assert "already connected" in user.ok("connect", "cursor", "--replace")
 
-    user.ok("disconnect", "cursor")
+    gone = user.ok("disconnect", "cursor")
     assert json.loads(path.read_text()) == {"mcpServers": {}} and user.key_names() == []
+    assert "took out (context7, playwright) are still in ~/.cursor/mcp.json.switchboard-backup" in gone
 
 
 def test_import_every_client_detects_duplicates_and_conflicts_and_overwrites_nothing(user: User) -> None:
