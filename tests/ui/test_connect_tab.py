@@ -167,8 +167,8 @@ async def call_with_entry(url: str, headers: dict[str, str]) -> str:
     return str(result.content[0].text)  # type: ignore[union-attr]
 
 
-def test_connect_and_disconnect_buttons_write_and_restore_the_file(desktop, run, where, tmp_path):
-    cursor = place(where, "cursor", "cursor_mcp.json")
+def test_import_connect_and_disconnect_buttons(desktop, run, where, tmp_path):
+    cursor = place(where, "cursor", text=own_servers()[0])
     original = cursor.read_bytes()
     config = write_config(tmp_path / "sb" / "config.json", {"demo": demo_child()})
 
@@ -177,9 +177,17 @@ def test_connect_and_disconnect_buttons_write_and_restore_the_file(desktop, run,
             app.show_panel()
             app.panel.tabs.setCurrentWidget(app.panel.connect_tab)
             await until(lambda: state(app, "cursor") is not None, what="the clients' states")
+            seen = notices(app)
             cursor_row = row(app, "cursor")
             assert cursor_row.state.text() == "Installed, not connected"
             assert cursor_row.toggle.text() == "Connect"
+
+            assert cursor_row.importer.text() == "Import 2 servers"
+            cursor_row.importer.click()
+            assert not cursor_row.importer.isEnabled()  # busy until the files are read again
+            await until(lambda: servers_in(config) == {"demo", "toy", "docs"}, what="Cursor's servers imported")
+            await until(lambda: state(app, "cursor").new_servers == () and cursor_row.toggle.isEnabled())
+            assert not cursor_row.importer.isEnabled() and cursor.read_bytes() == original
 
             cursor_row.toggle.click()
             await until(lambda: state(app, "cursor").connected, what="Cursor connected")
@@ -190,7 +198,7 @@ def test_connect_and_disconnect_buttons_write_and_restore_the_file(desktop, run,
             assert [(k.name, k.sha256) for k in keys] == [("cursor", digest(key))]
             assert cursor_row.toggle.text() == "Disconnect"
             assert cursor_row.state.text() == "Connected over HTTP, key 'cursor'"
-            assert "Connected Cursor" in app.panel.notice.text()
+            assert "Connected Cursor: ~/.cursor/mcp.json now points at" in seen[-1][1]
             assert await call_with_entry(entry["url"], entry["headers"]) == "through the entry"
             shot = await save_png(app.panel, "connect.png")
             assert shot.stat().st_size > 10_000
@@ -199,7 +207,7 @@ def test_connect_and_disconnect_buttons_write_and_restore_the_file(desktop, run,
             await until(lambda: not state(app, "cursor").connected, what="Cursor disconnected")
             assert cursor.read_bytes() == original
             assert read(config).config.gateway.client_keys == []
-            assert "Revoked its key 'cursor'" in app.panel.notice.text()
+            assert "Revoked its key 'cursor'" in seen[-1][1]
 
     run(scenario())
 

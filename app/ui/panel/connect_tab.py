@@ -72,7 +72,7 @@ class ClientRow:
         self.toggle.clicked.connect(self._toggle)
         self.importer = QPushButton("Import its servers")
         self.importer.setMinimumWidth(150)
-        self.importer.clicked.connect(lambda: tab.app.import_client_servers([self.id]))
+        self.importer.clicked.connect(self._import)
         self.note = _label("", wrap=True)
         self.note.hide()
 
@@ -101,6 +101,10 @@ class ClientRow:
             self.tab.app.disconnect_client(self.id)
         else:
             self.tab.app.connect_client(self.id)
+
+    def _import(self) -> None:
+        self.set_busy()
+        self.tab.app.import_client_servers([self.id])
 
     def set_busy(self) -> None:
         self.toggle.setEnabled(False)
