@@ -500,3 +500,12 @@ async def test_connect_says_when_the_catalog_is_over_a_clients_tool_cap(
 def test_with_nothing_running_the_tool_count_is_unknown(user: User) -> None:
     said = user.ok("connect", "windsurf")
     assert "Windsurf uses only its first 50 tools; Switchboard is not running, so how many it serves is unknown" in said
+
+
+def test_a_key_name_given_for_a_bridge_entry_goes_to_the_bridge_and_no_key_is_made(user: User) -> None:
+    path = user.place("claude-desktop")
+
+    user.ok("connect", "claude-desktop", "--key-name", "desk")
+
+    assert our_entry("claude-desktop", path)["args"] == ["-m", "app", "stdio", "--key-name", "desk"]
+    assert read(user.config).config.gateway.client_keys == []
