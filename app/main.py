@@ -45,6 +45,7 @@ def run_tray(config_path: Path | None = None) -> int:
         return 0
 
     log_path = logs.setup(paths.log_dir())
+    first_run = not (config_path or paths.default_config_path()).exists()  # build_services writes the first one
     try:
         services = build_services(config_path)
     except (ConfigError, GatewayError, KeyStoreError) as exc:
@@ -54,7 +55,7 @@ def run_tray(config_path: Path | None = None) -> int:
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    desktop = DesktopApp(services)
+    desktop = DesktopApp(services, first_run=first_run)
     instance = InstanceServer(desktop.show_panel)
     if not instance.listen():
         log.warning("could not listen for other launches on %s", instance.name)

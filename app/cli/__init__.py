@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from app import __version__, paths
-from app.cli import keys, serve, stdio
+from app.cli import clients, keys, serve, stdio
 from app.cli.display import has_display
 
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo_server)
     keys.add_parsers(sub, config_arg)
     stdio.add_parsers(sub, config_arg)
+    clients.add_parsers(sub, config_arg)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The control panel: a status header, a notice line, and the Servers, Clients, Activity and Settings tabs."""
+"""The control panel: a status header, a notice line, and the Servers, Clients, Activity, Settings and Connect tabs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.ui import icons, style
 from app.ui.panel.activity_tab import ActivityTab
 from app.ui.panel.clients_tab import ClientsTab
+from app.ui.panel.connect_tab import ConnectTab
 from app.ui.panel.servers_tab import ServersTab
 from app.ui.panel.settings_tab import SettingsTab
 from app.ui.widgets import Notice
@@ -79,6 +80,9 @@ class ControlPanel(QMainWindow):
         self.tabs.addTab(self.clients_tab, "Clients")
         self.tabs.addTab(self.activity_tab, "Activity")
         self.tabs.addTab(self.settings_tab, "Settings")
+        self.connect_tab = ConnectTab(app)
+        self.tabs.addTab(self.connect_tab, "Connect")
+        self.tabs.currentChanged.connect(self._tab_shown)
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -143,6 +147,14 @@ class ControlPanel(QMainWindow):
         if topic and topic == self.notice_topic and self.notice.isVisible():
             self.notice.hide()
             self.notice_topic = ""
+
+    def _tab_shown(self, index: int) -> None:
+        if self.tabs.widget(index) is self.connect_tab:
+            self.app.refresh_connections()  # the clients' files may have changed since: read them again
+
+    def show_connect_tab(self) -> None:
+        self.show_panel()
+        self.tabs.setCurrentWidget(self.connect_tab)
 
     def show_panel(self) -> None:
         self.show()
