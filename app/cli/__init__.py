@@ -4,6 +4,7 @@ packages that do the work."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -36,14 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "func", None) is None:
-        if has_display():
-            from app.main import run_tray  # the only path into Qt
+    try:
+        if getattr(args, "func", None) is None:
+            if has_display():
+                from app.main import run_tray  # the only path into Qt
 
-            return run_tray(args.config)
-        print("No display found: running the gateway headless (switchboard serve).", file=sys.stderr)
-        return serve.serve(args.config)
-    return int(args.func(args))
+                return run_tray(args.config)
+            print("No display found: running the gateway headless (switchboard serve).", file=sys.stderr)
+            return serve.serve(args.config)
+        return int(args.func(args))
+    except BrokenPipeError:
+        # `switchboard clients --json | head`: the reader left. Say nothing more, and let no flush at exit fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _demo_server(args: argparse.Namespace) -> int:

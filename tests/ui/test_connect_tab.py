@@ -22,8 +22,8 @@ from PySide6.QtGui import QGuiApplication
 from app.config import read
 from app.platform.clients import CLIENTS, Where
 from app.secrets.client_keys import digest
-from tests.conftest import demo_child, stdio_child, write_config
-from tests.ui.conftest import save_png, until
+from tests.conftest import demo_child, stdio_child, wait_for, write_config
+from tests.ui.conftest import save_png
 
 FIXTURES = Path(__file__).resolve().parent.parent / "platform" / "fixtures"
 
@@ -59,7 +59,7 @@ def desktop(qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Callable[..., A
         app = DesktopApp(services, tray_available=True, first_run=first_run)
         task = asyncio.ensure_future(app.run())
         try:
-            await until(lambda: app.snapshot.state == "running" or app.last_error, what="the gateway to start")
+            await wait_for(lambda: app.snapshot.state == "running" or app.last_error, what="the gateway to start")
             yield app
         finally:
             app.request_quit()
@@ -112,7 +112,7 @@ def test_first_run_opens_on_connect_with_an_offer_and_imports_only_when_asked(de
         async with desktop(config, first_run=True) as app:
             tab = app.panel.connect_tab
             seen = notices(app)
-            await until(lambda: tab.offer.isVisible(), what="the import offer")
+            await wait_for(lambda: tab.offer.isVisible(), what="the import offer")
             assert app.panel.tabs.currentWidget() is tab and app.panel.isVisible()
             text = tab.offer_text.text()
             assert "Claude Code (1)" in text and "Cursor (2)" in text
@@ -122,8 +122,8 @@ def test_first_run_opens_on_connect_with_an_offer_and_imports_only_when_asked(de
             assert shot.stat().st_size > 10_000
 
             tab.offer_import.click()
-            await until(lambda: servers_in(config) == {"demo", "toy", "docs"}, what="the imported servers")
-            await until(lambda: not tab.offer.isVisible() and not row(app, "cursor").importer.isEnabled())
+            await wait_for(lambda: servers_in(config) == {"demo", "toy", "docs"}, what="the imported servers")
+            await wait_for(lambda: not tab.offer.isVisible() and not row(app, "cursor").importer.isEnabled())
             assert row(app, "cursor").importer.text() == "Import its servers"
             said = " ".join(text for level, text in seen if level == "warning")
             assert "Imported from Claude Code: toy." in said and "Imported from Cursor: docs." in said
@@ -132,7 +132,7 @@ def test_first_run_opens_on_connect_with_an_offer_and_imports_only_when_asked(de
             assert read(config).raw["mcpServers"]["docs"]["headers"] == {
                 "X-Token": "${SB_TEST_DOCS_TOKEN}"  # Cursor's ${env:NAME}, as Switchboard spells it
             }
-            await until(lambda: app.snapshot.server("toy") is not None and app.snapshot.server("toy").state
+            await wait_for(lambda: app.snapshot.server("toy") is not None and app.snapshot.server("toy").state
                         == "running", what="the imported server running")
 
     run(scenario())
@@ -146,7 +146,7 @@ def test_not_now_imports_nothing_and_a_later_run_offers_nothing(desktop, run, wh
     async def scenario() -> None:
         async with desktop(config, first_run=True) as app:
             tab = app.panel.connect_tab
-            await until(lambda: tab.offer.isVisible(), what="the import offer")
+            await wait_for(lambda: tab.offer.isVisible(), what="the import offer")
             tab.offer_later.click()
             assert not tab.offer.isVisible() and servers_in(config) == {"demo"}
         async with desktop(config, first_run=False) as app:
@@ -176,7 +176,7 @@ def test_import_connect_and_disconnect_buttons(desktop, run, where, tmp_path):
         async with desktop(config, first_run=False) as app:
             app.show_panel()
             app.panel.tabs.setCurrentWidget(app.panel.connect_tab)
-            await until(lambda: state(app, "cursor") is not None, what="the clients' states")
+            await wait_for(lambda: state(app, "cursor") is not None, what="the clients' states")
             seen = notices(app)
             cursor_row = row(app, "cursor")
             assert cursor_row.state.text() == "Installed, not connected"
@@ -185,12 +185,12 @@ def test_import_connect_and_disconnect_buttons(desktop, run, where, tmp_path):
             assert cursor_row.importer.text() == "Import 2 servers"
             cursor_row.importer.click()
             assert not cursor_row.importer.isEnabled()  # busy until the files are read again
-            await until(lambda: servers_in(config) == {"demo", "toy", "docs"}, what="Cursor's servers imported")
-            await until(lambda: state(app, "cursor").new_servers == () and cursor_row.toggle.isEnabled())
+            await wait_for(lambda: servers_in(config) == {"demo", "toy", "docs"}, what="Cursor's servers imported")
+            await wait_for(lambda: state(app, "cursor").new_servers == () and cursor_row.toggle.isEnabled())
             assert not cursor_row.importer.isEnabled() and cursor.read_bytes() == original
 
             cursor_row.toggle.click()
-            await until(lambda: state(app, "cursor").connected, what="Cursor connected")
+            await wait_for(lambda: state(app, "cursor").connected, what="Cursor connected")
             entry = json.loads(cursor.read_text())["mcpServers"]["switchboard"]
             assert entry["url"] == app.snapshot.url
             key = entry["headers"]["Authorization"].removeprefix("Bearer ")
@@ -204,7 +204,7 @@ def test_import_connect_and_disconnect_buttons(desktop, run, where, tmp_path):
             assert shot.stat().st_size > 10_000
 
             cursor_row.toggle.click()
-            await until(lambda: not state(app, "cursor").connected, what="Cursor disconnected")
+            await wait_for(lambda: not state(app, "cursor").connected, what="Cursor disconnected")
             assert cursor.read_bytes() == original
             assert read(config).config.gateway.client_keys == []
             assert "Revoked its key 'cursor'" in seen[-1][1]
@@ -220,7 +220,7 @@ def test_a_broken_client_file_is_shown_with_its_sentence_and_never_written(deskt
     async def scenario() -> None:
         async with desktop(config, first_run=False) as app:
             app.panel.show_connect_tab()
-            await until(lambda: state(app, "lm-studio") is not None, what="the clients' states")
+            await wait_for(lambda: state(app, "lm-studio") is not None, what="the clients' states")
             lm = row(app, "lm-studio")
             assert lm.state.text() == "File problem"
             assert lm.note.isVisible() and str(path) in lm.note.text() and "line 4" in lm.note.text()
@@ -228,7 +228,7 @@ def test_a_broken_client_file_is_shown_with_its_sentence_and_never_written(deskt
             await save_png(app.panel, "connect-file-problem.png")
 
             await asyncio.wait([app.connect_client("lm-studio")])  # what a click would do, were it enabled
-            await until(lambda: app.panel.notice.level == "error")
+            await wait_for(lambda: app.panel.notice.level == "error")
             message = app.panel.notice.text()
             assert message.startswith(f"{path} line 4") and "left it unchanged" in message
 
@@ -242,7 +242,7 @@ def test_copy_the_config_snippet_for_a_client_switchboard_does_not_know(desktop,
 
     async def scenario() -> None:
         async with desktop(config, first_run=False) as app:
-            await until(lambda: app.key is not None, what="the API key")
+            await wait_for(lambda: app.key is not None, what="the API key")
             app.panel.show_connect_tab()
             app.panel.connect_tab.copy_snippet.click()
             pasted = json.loads(QGuiApplication.clipboard().text())
