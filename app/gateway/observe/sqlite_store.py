@@ -6,8 +6,8 @@ takes what is queued (up to `batch` records), writes it in one transaction and c
 enforces retention now and then. A process killed mid-burst loses at most the batch it was
 writing: the file is in WAL mode and every commit before the kill is in it.
 
-Reads use their own connection (WAL lets them run while the writer commits); they do blocking
-I/O, so call them off the event loop.
+Reads (`SqliteReads`) use their own connection (WAL lets them run while the writer commits); they
+do blocking I/O, so call them off the event loop.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.gateway.observe import sqlite_retention, sqlite_schema
-from app.gateway.observe.history import HistoryError, check_limit
+from app.gateway.observe.history import HistoryError
 from app.gateway.observe.records import CallRecord, EventRecord
+from app.gateway.observe.sqlite_reader import SqliteReads
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _RETENTION_EVERY_BATCHES = 1000
 _FAILURE_LOG_INTERVAL_S = 60.0
 
 
-class SqliteHistory:
+class SqliteHistory(SqliteReads):
     """The history store (see `HistoryStore`) in the SQLite file at `path`.
 
     Opening creates the file (and its folder) or checks an existing one, so it does disk I/O:
@@ -120,60 +121,6 @@ class SqliteHistory:
     def committed(self) -> int:
         """Records committed to the file since this store was opened."""
         return self._committed
-
-    # -- reads ---------------------------------------------------------------------------------
-
-    def calls(
-        self,
-        *,
-        server: str | None = None,
-        tool: str | None = None,
-        client: str | None = None,
-        key_name: str | None = None,
-        status: str | None = None,
-        since: float | None = None,
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[CallRecord]:
-        check_limit(limit)
-        values = {"server": server, "tool": tool, "client": client, "key_name": key_name, "status": status}
-        equals = {sqlite_schema.CALL_FILTERS[k]: v for k, v in values.items()}
-        sql, params = sqlite_schema.page_query(
-            "calls", sqlite_schema.CALL_COLUMNS, "started_at", equals, since, before_id, limit
-        )
-        return [sqlite_schema.call_record(row) for row in self._read(sql, params)]
-
-    def events(
-        self,
-        *,
-        kind: str | None = None,
-        subject: str | None = None,
-        since: float | None = None,
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[EventRecord]:
-        check_limit(limit)
-        values = {"kind": kind, "subject": subject}
-        equals = {sqlite_schema.EVENT_FILTERS[k]: v for k, v in values.items()}
-        sql, params = sqlite_schema.page_query(
-            "events", sqlite_schema.EVENT_COLUMNS, "at", equals, since, before_id, limit
-        )
-        return [sqlite_schema.event_record(row) for row in self._read(sql, params)]
-
-    def file_bytes(self) -> int:
-        """What the history costs on disk now (main file plus WAL), the figure `max_bytes` caps."""
-        with self._read_lock:
-            self._check_open()
-            return sqlite_retention.file_bytes(self._reader, self.path)
-
-    def _read(self, sql: str, params: list[object]) -> list[tuple[object, ...]]:
-        with self._read_lock:
-            self._check_open()
-            return self._reader.execute(sql, params).fetchall()
-
-    def _check_open(self) -> None:
-        if self._reader_closed:
-            raise HistoryError("history: the store is closed")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
