@@ -176,7 +176,9 @@ class SqliteHistory(SqliteReads):
     def _run(self) -> None:
         conn = self._writer
         tick = min(max(self._retention_interval_s, 1.0), 60.0)
-        last_retention = -math.inf
+        # Once at open: a gateway started after a long pause trims what aged meanwhile before it writes.
+        self._enforce_retention(conn)
+        last_retention = time.monotonic()
         batches_since_retention = 0
         try:
             while True:

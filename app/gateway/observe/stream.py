@@ -117,7 +117,7 @@ class EventStream:
                 self._loop.call_soon_threadsafe(self.publish, kind, data, audience)
             return
         event_id = next(self._ids)
-        body = orjson.dumps({"id": event_id, "type": kind, "at": time.time(), **data}, default=str)
+        body = orjson.dumps({"at": time.time(), **data, "id": event_id, "type": kind}, default=str)
         frame = b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, kind.encode(), body)
         event = StreamEvent(event_id, kind, audience, frame)
         self._buffer.append(event)
