@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from app import __version__, paths
-from app.cli import keys, serve
+from app.cli import history, keys, serve
 from app.cli.display import has_display
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-server", help="run the bundled demo MCP server on stdio (used as a child)")
     demo.set_defaults(func=_demo_server)
     keys.add_parsers(sub, config_arg)
+    history.add_parsers(sub, config_arg)
     return parser
 
 
