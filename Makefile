@@ -25,11 +25,12 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# Re-pin after changing dependencies in pyproject.toml: the app alone (installers) and with its dev tools.
+# Re-pin after changing dependencies in pyproject.toml: the app alone (installers) and with its dev tools
+# (and the otel extra, so its tests run).
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header --quiet -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra package --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra package --extra otel --universal --python-version 3.11 \
 		--no-header --quiet -o requirements-dev.lock
 
 $(NODE_DEPS): tests/node/package.json

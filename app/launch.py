@@ -23,7 +23,10 @@ from app.config import ConfigChanged, ConfigStore, FileWatcher, default_raw
 from app.secrets import KeyLocation, KeyStore, KeyStoreError
 
 if TYPE_CHECKING:  # the gateway (the SDK, uvicorn) is imported only by what runs one, not by `keys list`
-    from app.gateway import Gateway, KeyVerifier
+    from app.config.models import GatewaySettings
+    from app.gateway import Gateway, KeyVerifier, Observability, SqliteHistory
+
+HISTORY_NAME = "history.sqlite3"
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +70,42 @@ class Services:
     gateway: Gateway
     watcher: FileWatcher
     log_dir: Path
+    observability: Observability | None = None
+    history: SqliteHistory | None = None  # None: history off (gateway.history) or its file unusable
+    history_error: str | None = None  # why the history file could not be opened, as a sentence
 
     def close(self) -> None:
+        """Blocking (the history's last batch is committed): call it off any event loop, after the gateway stopped."""
         self.watcher.stop()
+        if self.observability is not None:
+            self.observability.close()
+        if self.history is not None:
+            self.history.close()
 
 
-def link_keys(store: ConfigStore, main_key: MainKey) -> FileWatcher:
+def history_path() -> Path:
+    """Where the call history lives: the state dir (the `history` verb reads it there too)."""
+    return paths.state_dir() / HISTORY_NAME
+
+
+def open_history(settings: GatewaySettings) -> tuple[SqliteHistory | None, str | None]:
+    """The history store as configured, or (None, why) when it is off or its file cannot be used; the
+    gateway runs either way. Disk I/O: not on an event loop."""
+    from app.gateway import HistoryError, SqliteHistory
+
+    if not settings.history:
+        return None, None
+    try:
+        store = SqliteHistory(
+            history_path(), max_age_days=settings.history_max_age_days, max_bytes=settings.history_max_mb * 1024 * 1024
+        )
+    except HistoryError as exc:
+        log.warning("%s; calls are not recorded this run", exc)
+        return None, str(exc)
+    return store, None
+
+
+def link_keys(store: ConfigStore, main_key: MainKey, history: SqliteHistory | None = None) -> FileWatcher:
     """Keep the verifier current, off every event loop: per-client keys from the config store's changes,
     the main key from the key store's stamp file (another process rotated it). Returns the started watcher
     that follows the config file and the stamp."""
@@ -80,6 +113,10 @@ def link_keys(store: ConfigStore, main_key: MainKey) -> FileWatcher:
     def on_config(event: ConfigChanged) -> None:
         if event.error is None:
             main_key.verifier.set_client_keys(event.loaded.config.gateway.client_keys)
+            if history is not None:  # retention follows the file at once; on/off waits for a restart
+                settings = event.loaded.config.gateway
+                history.max_age_s = settings.history_max_age_days * 86400.0
+                history.max_bytes = max(1024 * 1024, settings.history_max_mb * 1024 * 1024)
 
     store.subscribe(on_config)
     watcher = FileWatcher()
@@ -119,15 +156,19 @@ def build_services(
     `guard`: tests may pass `app.gateway.open_access` explicitly. Raises ConfigError or KeyStoreError,
     whose messages are sentences for the user.
     """
-    from app.gateway import Gateway, GuardMiddleware, KeyVerifier
+    from app.gateway import Gateway, GuardMiddleware, KeyVerifier, Observability
 
     store = config_store(config_path, host=host, port=port)
     loaded = store.open()
     keys = KeyStore(loaded.path.parent)
     verifier = KeyVerifier(keys.load_or_create(), loaded.config.gateway.client_keys)
     main_key = MainKey(keys, verifier)
+    history, history_error = open_history(loaded.config.gateway)
 
-    watcher = link_keys(store, main_key)
+    watcher = link_keys(store, main_key, history)
+
+    def public_paths() -> tuple[str, ...]:
+        return ("/health", "/metrics") if store.config.gateway.metrics_public else ("/health",)
 
     def guarded(app: Any) -> Any:
         return GuardMiddleware(
@@ -136,7 +177,12 @@ def build_services(
             subscribe=verifier.subscribe,
             allowed_hosts=lambda: store.config.gateway.accepted_hosts(),
             allowed_origins=lambda: store.config.gateway.allowed_origins,
+            public_paths=public_paths,
         )
 
     gateway = Gateway(store, log_dir=paths.log_dir(), guard=guard or guarded)
-    return Services(store, main_key, verifier, gateway, watcher, paths.log_dir())
+    observability = Observability(gateway, history)
+    verifier.on_key_event(observability.key_event)
+    return Services(
+        store, main_key, verifier, gateway, watcher, paths.log_dir(), observability, history, history_error
+    )

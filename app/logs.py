@@ -16,6 +16,7 @@ import logging.handlers
 import os
 import queue
 import sys
+import time
 from pathlib import Path
 
 LOG_NAME = "switchboard.log"
@@ -30,7 +31,31 @@ class _OursOrWarnings(logging.Filter):
         return record.levelno >= logging.WARNING or record.name.startswith("app.")
 
 
-def setup(log_dir: Path, *, verbose: bool = False, console: bool = True) -> Path:
+class JsonLines(logging.Formatter):
+    """One JSON object per line (`--log-format json`): time, level, logger, message, and the traceback
+    when there is one. Redaction runs before formatting, as for text lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import orjson
+
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}" + time.strftime("%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return orjson.dumps(entry, default=str).decode()
+
+
+FORMATS = ("text", "json")
+
+
+def setup(log_dir: Path, *, verbose: bool = False, console: bool = True, fmt: str = "text") -> Path:
+    """Log to the rotating file in `log_dir` (and stderr); `fmt` "json" writes one JSON object per line to both."""
     from app.gateway.logging_limits import OneLineLibraryErrors
     from app.gateway.security.redact import install_redaction
 
@@ -46,12 +71,16 @@ def setup(log_dir: Path, *, verbose: bool = False, console: bool = True) -> Path
         _listener.stop()
 
     file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    as_json = fmt == "json"
+    file_handler.setFormatter(
+        JsonLines() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     file_handler.rotator = _rotate_private
     handlers: list[logging.Handler] = [file_handler]
     if console:
         stream = logging.StreamHandler(sys.stderr)
-        stream.setFormatter(logging.Formatter("%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s"))
+        text = logging.Formatter("%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s")
+        stream.setFormatter(JsonLines() if as_json else text)
         if not verbose:
             stream.addFilter(_OursOrWarnings())
         handlers.append(stream)

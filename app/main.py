@@ -52,6 +52,8 @@ def run_tray(config_path: Path | None = None) -> int:
         QMessageBox.critical(None, "Switchboard cannot start", f"{exc}\n\nFix the config file and start again.")
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
+    if services.config.config.gateway.log_format == "json":  # the config asks for JSON lines
+        logs.setup(paths.log_dir(), fmt="json")
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)

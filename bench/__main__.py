@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.bigresult import big_rows
 from bench.crosstalk import crosstalk_rows
 from bench.gateway import CHILD_ARGV, ROOT, GatewayProcess, show_key, write_config
+from bench.history_ab import history_rows
 from bench.idle import idle_rows
 from bench.peers import PEER_MODES, VERSIONS, PeerProcess, install
 from bench.report import Row, machine, markdown, write_json
@@ -114,6 +115,8 @@ async def run(args: argparse.Namespace, home: Path, unavailable: dict[str, str])
             rows.extend(peak_rows(bench))
             sessions = args.sessions if not args.quick else min(args.sessions, 100)
             rows += await budget.run(f"{sessions:,} idle sessions", lambda: idle_rows(bench, sessions))
+            # Its own two gateways (history on, off), ABBA: what recording every call costs a call.
+            rows += await budget.run("history on vs off", lambda: history_rows(home / "history-ab", scale=bench.scale))
         finally:
             for sampler in samplers:
                 sampler.cancel()

@@ -23,11 +23,13 @@ KEY_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
 START_TIMEOUT = 30.0
 
 
-def write_config(home: Path) -> Path:
+def write_config(home: Path, **gateway: object) -> Path:
+    """The bench's config: the echo child alone; `gateway` adds settings (e.g. history=False)."""
     path = home / "bench-config.json"
     home.mkdir(parents=True, exist_ok=True)
     child = {"command": CHILD_ARGV[0], "args": CHILD_ARGV[1:], "cwd": str(ROOT)}
-    path.write_text(json.dumps({"gateway": {"host": "127.0.0.1", "port": 0}, "mcpServers": {CHILD: child}}))
+    settings = {"host": "127.0.0.1", "port": 0, **gateway}
+    path.write_text(json.dumps({"gateway": settings, "mcpServers": {CHILD: child}}))
     return path
 
 

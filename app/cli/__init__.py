@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__, paths
-from app.cli import clients, keys, serve, stdio
+from app.cli import clients, history, keys, serve, stdio
 from app.cli.display import has_display
 
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parsers(sub, config_arg)
     stdio.add_parsers(sub, config_arg)
     clients.add_parsers(sub, config_arg)
+    history.add_parsers(sub, config_arg)
     return parser
 
 

@@ -45,7 +45,25 @@ class GatewaySettings(BaseModel):
     read_timeout_s: float = Field(default=30.0, gt=0)  # headers and body of a request must arrive within this
     max_connections_per_client: int = Field(default=256, ge=1)  # open HTTP connections per client address
     activity_size: int = Field(default=1000, ge=10, le=1_000_000)  # tool calls kept in memory for the panel
+    # The call history (SQLite in the state dir): on/off and its path are read at start; the limits apply live.
+    history: bool = True
+    history_max_age_days: float = Field(default=30.0, gt=0)  # older calls and events are deleted
+    history_max_mb: int = Field(default=200, ge=1)  # the file (with its WAL) is kept under this size
+    history_value_bytes: int = Field(default=4096, ge=256, le=MiB)  # arguments and results are stored cut to this
+    event_replay: int = Field(default=1000, ge=0, le=100_000)  # /api/v1/events kept for Last-Event-ID replay
+    metrics_public: bool = False  # /metrics without the API key, from this machine only (a local scraper)
+    log_format: Literal["text", "json"] = "text"  # json: one object per line in the log file and on stderr
+    # OpenTelemetry: spans exported over OTLP/HTTP to this URL (".../v1/traces"); needs the `otel` extra.
+    otel_endpoint: str | None = None
+    otel_service_name: str = Field(default="switchboard", min_length=1)
     client_keys: list[ClientKey] = Field(default_factory=list)
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:4318/v1/traces")
+        return value
 
     @model_validator(mode="after")
     def _loopback_unless_asked(self) -> GatewaySettings:
@@ -171,3 +189,4 @@ class ConfigChanged:
 
     loaded: LoadedConfig
     error: ConfigError | None
+    external: bool = True  # noticed on disk (a hand edit, another process); False: written by this store

@@ -165,7 +165,7 @@ class ConfigStore:
             config = parse(_with_overrides(raw, self._overrides), self.path, self._env)
             save(self.path, raw)
             self._current, self._error = LoadedConfig(self.path, raw, config), None
-            self._publish(ConfigChanged(self._current, None))
+            self._publish(ConfigChanged(self._current, None, external=False))
             return self._current
 
     def set_enabled(self, name: str, enabled: bool) -> LoadedConfig:

@@ -5,6 +5,7 @@ from app.gateway.children.model import ChildState
 from app.gateway.errors import GatewayError
 from app.gateway.events import (
     CallFinished,
+    CallRecorded,
     CallStarted,
     CatalogChanged,
     ChildStateChanged,
@@ -16,6 +17,18 @@ from app.gateway.events import (
     GatewayStateChanged,
 )
 from app.gateway.http.serving import open_access
+from app.gateway.observe import (
+    CALL_STATUSES,
+    CallRecord,
+    EventRecord,
+    HistoryError,
+    HistoryStore,
+    SqliteHistory,
+)
+from app.gateway.observe.observatory import Observability
+from app.gateway.observe.since import HELP as SINCE_HELP
+from app.gateway.observe.since import parse_since
+from app.gateway.observe.sqlite_reader import SqliteHistoryReader
 from app.gateway.runtime import ConfigSource, Gateway
 from app.gateway.security.guard import GuardMiddleware
 from app.gateway.security.identity import MAIN, KeyIdentity
@@ -23,8 +36,12 @@ from app.gateway.security.masking import mask_and_shorten, result_summary
 from app.gateway.security.verifier import KeyVerifier
 
 __all__ = [
+    "CALL_STATUSES",
     "MAIN",
+    "SINCE_HELP",
     "CallFinished",
+    "CallRecord",
+    "CallRecorded",
     "CallStarted",
     "CatalogChanged",
     "ChildState",
@@ -35,13 +52,20 @@ __all__ = [
     "ConfigSource",
     "Event",
     "EventBus",
+    "EventRecord",
     "Gateway",
     "GatewayError",
     "GatewayStateChanged",
     "GuardMiddleware",
+    "HistoryError",
+    "HistoryStore",
     "KeyIdentity",
     "KeyVerifier",
+    "Observability",
+    "SqliteHistory",
+    "SqliteHistoryReader",
     "mask_and_shorten",
     "open_access",
+    "parse_since",
     "result_summary",
 ]

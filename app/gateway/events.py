@@ -9,7 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the records module imports nothing of ours; this keeps events.py free of the observe package
+    from app.gateway.observe.records import CallRecord
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,14 @@ class CallStarted:
     server: str
     arguments: Any
     started_at: float
+    # For the history and the event stream (defaults: a call refused before anything was known).
+    client_version: str = ""
+    transport: str = ""  # "streamable-http" | "sse" | "" (in-process)
+    original: str = ""  # the child's own name for `target`
+    request_id: str | None = None  # the client's JSON-RPC id
+    progress_token: str | None = None  # the client's, when it asked for progress
+    # The W3C trace context the client sent in `_meta` ({"traceparent": ..., "tracestate": ...}), if any.
+    trace: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,15 @@ class ConfigApplied:
 
     ok: bool
     message: str
+    external: bool = True  # an edit on disk (worth telling the user), not a change this process made
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecorded:
+    """A finished call as the history stores it (shortened and masked): what the panel shows in detail.
+    Published by the observability subscriber right after the call's CallFinished."""
+
+    record: CallRecord
 
 
 Event = (
@@ -88,6 +108,7 @@ Event = (
     | ClientDisconnected
     | CallStarted
     | CallFinished
+    | CallRecorded
     | GatewayStateChanged
     | ConfigApplied
 )

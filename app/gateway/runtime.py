@@ -365,9 +365,9 @@ class Gateway:
         if event.error is not None:
             self.bus.publish(ConfigApplied(ok=False, message=event.error.sentence()))
             return
-        self._tg.start_soon(self._apply_reported, event.loaded.config)
+        self._tg.start_soon(self._apply_reported, event.loaded.config, event.external)
 
-    async def _apply_reported(self, config: Config) -> None:
+    async def _apply_reported(self, config: Config, external: bool = True) -> None:
         try:
             changed = await self.apply(config)
         except Exception:  # applying must never take the serving gateway down with it
@@ -375,7 +375,8 @@ class Gateway:
             return
         if changed:
             log.info("Config reloaded: %s", ", ".join(changed))
-            self.bus.publish(ConfigApplied(ok=True, message="Config reloaded: " + ", ".join(changed)))
+            message = "Config reloaded: " + ", ".join(changed)
+            self.bus.publish(ConfigApplied(ok=True, message=message, external=external))
 
     async def apply(self, new: Config) -> list[str]:
         """Follow `new`: only the children whose entry changed are restarted. Returns what changed."""

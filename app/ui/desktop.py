@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -21,7 +22,16 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from app import paths
 from app.connect import ClientState, Connector, GatewayView, settings_url
-from app.gateway import ChildStateChanged, ConfigApplied, GatewayError, GatewayStateChanged
+from app.gateway import (
+    CALL_STATUSES,
+    CallRecord,
+    CallRecorded,
+    ChildStateChanged,
+    ConfigApplied,
+    GatewayError,
+    GatewayStateChanged,
+    HistoryError,
+)
 from app.launch import Services
 from app.logs import LOG_NAME
 from app.platform.clients import ClientError, Entry, snippet
@@ -30,11 +40,13 @@ from app.ui.host.gateway_thread import GatewayThread
 from app.ui.host.snapshot import GatewaySnapshot
 from app.ui.keys import KeyInfo, KeySource, MainKeySource
 from app.ui.models.activity import ActivityModel
+from app.ui.models.rates import CallRates
 from app.ui.models.tables import ClientsModel, ServersModel
 from app.ui.tasks import TaskRunner, UserError
 
 log = logging.getLogger(__name__)
 CLIENT_TICK_MS = 5000
+HISTORY_PAGE = 1000  # the most calls one history read brings into Activity
 
 
 class DesktopApp(QObject):
@@ -69,6 +81,8 @@ class DesktopApp(QObject):
         self.servers = ServersModel(lambda: self.host.snapshot)
         self.clients = ClientsModel(lambda: self.host.snapshot)
         self.activity = ActivityModel(self.snapshot.loaded.config.gateway.activity_size)
+        self.rates = CallRates()
+        self.history = services.history  # None: history off or its file unusable (history_error says why)
         self.servers.toggle_requested.connect(self.set_enabled)
         self.feed = EventFeed(gateway.bus, self, stamp=lambda: self.host.snapshot.version)
         self.feed.batch.connect(self._take)
@@ -138,15 +152,54 @@ class DesktopApp(QObject):
         self.clients.take(events)
         self.activity.take(events)
         for event in events:
+            if isinstance(event, CallRecorded):
+                self._rate(event.record)
+        for event in events:
             if isinstance(event, ChildStateChanged) and event.state == "failed" and event.error:
                 self.report("warning", f"Server '{event.name}' failed: {event.error}", topic=event.name)
             elif isinstance(event, ChildStateChanged) and event.state in ("running", "disabled"):
                 self.resolved.emit(event.name)
-            elif isinstance(event, ConfigApplied) and event.ok:
+            elif isinstance(event, ConfigApplied) and event.ok and event.external:
                 self.report("info", event.message)
         if any(isinstance(e, GatewayStateChanged) for e in events):
             self.clients.refresh(force=True)
         self.status_changed.emit()
+
+    def _rate(self, record: CallRecord) -> None:
+        if record.duration_ms is not None:
+            self.rates.add(record.server, record.started_at + record.duration_ms / 1000, record.duration_ms)
+
+    # --- the history (read on a worker thread, never on Qt's) --------------------------------------
+    async def search_history(self, text: str = "", status: str = "") -> int:
+        """Fill Activity from the history: the newest calls matching `text` (anywhere in client, key, server,
+        tool or error) and `status`, across restarts. Returns how many were read (0 with history off)."""
+        records = await self._read_history(text, status)
+        if records is not None:
+            self.activity.load(records)
+        return len(records or [])
+
+    async def load_history(self) -> None:
+        """At start: the last calls (earlier runs' too) in Activity, and the charts' last minutes."""
+        records = await self._read_history("", "")
+        if not records:
+            return
+        self.activity.load(records)
+        since = time.time() - self.rates.window_s
+        for record in reversed(records):
+            if record.started_at >= since:
+                self._rate(record)
+
+    async def _read_history(self, text: str, status: str) -> list[CallRecord] | None:
+        history = self.history
+        if history is None:
+            return None
+        wanted = status if status in CALL_STATUSES else None
+        limit = min(self.activity.limit, HISTORY_PAGE)
+        try:
+            return await asyncio.to_thread(history.calls, text=text.strip() or None, status=wanted, limit=limit)
+        except HistoryError as exc:
+            self.report("warning", f"Could not read the call history: {exc}")
+            return None
 
     def _tick(self) -> None:
         self.clients.tick()
@@ -166,6 +219,9 @@ class DesktopApp(QObject):
         if not self.tray_available:
             self.panel.show_panel()
         self.tasks.spawn(self.load_key(), "read the API key")
+        self.tasks.spawn(self.load_history(), "read the call history")
+        if self.services.history_error:
+            self.report("warning", f"{self.services.history_error}. Calls are shown but not recorded this run.")
         await self._start()
         if self.first_run:
             self.tasks.spawn(self._offer_imports(), "look for the servers your AI clients already have")

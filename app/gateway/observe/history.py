@@ -8,6 +8,7 @@ can stand in later by implementing these few methods. The contract every store k
 - `calls` / `events` return newest first (by start time, ties by storage order), at most
   `limit` records; pass the last record's `id` as `before_id` for the next page. A page never
   repeats or skips a record that existed when paging began, whatever is written meanwhile.
+- `calls(text=...)` matches case-insensitively anywhere in the client, key, server, tool or error.
 - Reads do blocking I/O: call them off the event loop (e.g. `asyncio.to_thread`).
 """
 
@@ -40,6 +41,7 @@ class HistoryStore(Protocol):
         since: float | None = None,
         before_id: int | None = None,
         limit: int = 50,
+        text: str | None = None,
     ) -> list[CallRecord]: ...
 
     def events(

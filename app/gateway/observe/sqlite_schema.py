@@ -32,6 +32,8 @@ EVENT_COLUMNS = ("at", "kind", "subject", "detail")
 # The filters `calls()` and `events()` accept, keyword -> column.
 CALL_FILTERS = {"server": "server", "tool": "tool", "client": "client_name", "key_name": "key_name", "status": "status"}
 EVENT_FILTERS = {"kind": "kind", "subject": "subject"}
+# What `calls(text=...)` searches (case-insensitive, anywhere in the value).
+TEXT_COLUMNS = ("client_name", "key_name", "server", "tool", "original", "error")
 
 _DDL = """
 CREATE TABLE calls (
@@ -97,7 +99,7 @@ def open_writer(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HistoryError(f"history: cannot create the folder {path.parent}: {exc.strerror}") from exc
-    _check_header(path)
+    check_header(path)
     _create_private(path)
     conn = connect(path)
     try:
@@ -118,7 +120,7 @@ def open_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _check_header(path: Path) -> None:
+def check_header(path: Path) -> None:
     try:
         with path.open("rb") as f:
             head = f.read(len(_SQLITE_HEADER))
@@ -226,6 +228,7 @@ def page_query(
     since: float | None,
     before_id: int | None,
     limit: int,
+    text: str | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT for one page, newest first by (time, id); `before_id` continues after that row.
 
@@ -237,6 +240,10 @@ def page_query(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS) + ")")
+        params.extend([pattern] * len(TEXT_COLUMNS))
     if since is not None:
         where.append(f"{time_column} >= ?")
         params.append(since)

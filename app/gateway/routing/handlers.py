@@ -20,7 +20,7 @@ from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
-from mcp_types import SERVER_INFO_META_KEY
+from mcp_types import CLIENT_INFO_META_KEY, SERVER_INFO_META_KEY
 from mcp_types.jsonrpc import INVALID_PARAMS, INVALID_REQUEST
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -29,13 +29,16 @@ from app.gateway.children.model import ChildState, ChildTimedOut
 from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.events import CallFinished, CallStarted, EventBus
 from app.gateway.routing.catalog import Catalog, Route
-from app.gateway.routing.clients import ConnectedClients, Ctx, identity_of
+from app.gateway.routing.clients import ClientInfo, ConnectedClients, Ctx, identity_of
 from app.gateway.routing.names import SEPARATOR, clean
 from app.gateway.sdk.connection import connection_of
 from app.gateway.sdk.server import use_only
 from app.gateway.security.identity import KeyIdentity
 
-_call_ids = itertools.count(1)
+# Call ids rise across restarts too (microseconds at import, then +1 a call), so the history and the
+# panel can tell calls of an earlier run from this one's by id alone.
+_call_ids = itertools.count(time.time_ns() // 1000)
+TRACE_KEYS = ("traceparent", "tracestate")
 RESERVED = "io.modelcontextprotocol/"
 
 
@@ -139,9 +142,12 @@ class Router:
         info = self.hub.connected.seen(ctx, self.endpoint)
         call_id = next(_call_ids)
         method = {"tool": "tools/call", "prompt": "prompts/get"}.get(kind, kind)
+        raw_meta = (ctx.params or {}).get("_meta")
+        name, version, transport = _client_of(ctx, info, raw_meta if isinstance(raw_meta, dict) else {})
         self.hub.bus.publish(
-            CallStarted(call_id, info.client_id if info else "", info.name if info else "", identity_of(ctx).name,
-                        method, target, server, arguments, time.time())
+            CallStarted(call_id, info.client_id if info else "", name, identity_of(ctx).name,
+                        method, target, server, arguments, time.time(), client_version=version, transport=transport,
+                        request_id=None if ctx.request_id is None else str(ctx.request_id))
         )
         self.hub.bus.publish(CallFinished(call_id, "refused", 0.0, None, message))
 
@@ -261,17 +267,26 @@ class Router:
 
         call_id = next(_call_ids)
         started = time.perf_counter()
+        name, version, transport = _client_of(ctx, info, raw_meta)
+        trace = {k: v for k in TRACE_KEYS if isinstance(v := raw_meta.get(k), str)} or None
+        token = raw_meta.get("progressToken")
         self.hub.bus.publish(
             CallStarted(
                 call_id,
                 info.client_id if info else "",
-                info.name if info else "",
+                name,
                 identity_of(ctx).name,
                 method,
                 target,
                 route.server,
                 arguments,
                 time.time(),
+                client_version=version,
+                transport=transport,
+                original=route.name,
+                request_id=None if ctx.request_id is None else str(ctx.request_id),
+                progress_token=None if token is None else str(token),
+                trace=trace,
             )
         )
         self.hub.connected.enter(route.server, ctx)
@@ -331,6 +346,16 @@ def _without_child_identity(result: dict[str, Any]) -> dict[str, Any]:
         if rest:
             result["_meta"] = rest
     return result
+
+
+def _client_of(ctx: Ctx, info: ClientInfo | None, raw_meta: dict[str, Any]) -> tuple[str, str, str]:
+    """(name, version, transport) of the caller: its session's, or what a 2026-era request says in `_meta`."""
+    if info is not None:
+        return info.name, info.version, info.transport
+    client = raw_meta.get(CLIENT_INFO_META_KEY)
+    client = client if isinstance(client, dict) else {}
+    transport = "streamable-http" if getattr(ctx.request, "scope", None) is not None else ""
+    return str(client.get("name") or "")[:100], str(client.get("version") or "")[:50], transport
 
 
 def _for_era(handler: Callable[[Ctx, Any], Any]) -> Callable[[Ctx, Any], Any]:

@@ -58,25 +58,31 @@ class GuardMiddleware:
         verify: Verify,
         allowed_hosts: Names = (),
         allowed_origins: Names = (),
-        public_paths: Iterable[str] = ("/health",),
+        public_paths: Names = ("/health",),
         subscribe: Subscribe | None = None,
         recheck_interval: float = 1.0,
     ) -> None:
         """`allowed_hosts`: Host names besides loopback ("192.168.1.5", "[fe80::1]"), any port.
         `allowed_origins`: exact origins besides loopback pages ("https://app.example").
+        `public_paths`: paths served without a key (Host/Origin are still checked); a callable is read on
+        every request, so a config reload can add /metrics (`gateway.metrics_public`).
         `subscribe`: told of key changes, so open streams are cut at once rather than within
         `recheck_interval` seconds (the verifier's `subscribe` fits)."""
         self.app = app
         self.verify = verify
         self._hosts = allowed_hosts
         self._origins = allowed_origins
-        self.public_paths = frozenset(public_paths)
+        self._public = public_paths if callable(public_paths) else frozenset(public_paths)
         self.subscribe = subscribe
         self.recheck_interval = recheck_interval
         # Legacy SSE: session id -> the key its stream was opened with. A client that put the key in
         # the /sse URL is told to POST to /messages/?session_id=..., which carries no key; the session
         # id (random, known only to that client) stands for it, checked against the key as it is now.
         self.sse_sessions: dict[str, str] = {}
+
+    @property
+    def public_paths(self) -> frozenset[str]:
+        return frozenset(_names(self._public))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -90,7 +96,7 @@ class GuardMiddleware:
             log.warning("Refused a request to %s: %s", scope.get("path", ""), problem)
             await _refuse(scope, send, 403, {"error": "forbidden", "message": problem})
             return
-        if scope.get("path") in self.public_paths:
+        if scope.get("path") in set(_names(self._public)):
             await self.app(scope, receive, send)
             return
         identity = self.verify(key) if key else None

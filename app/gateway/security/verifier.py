@@ -20,6 +20,7 @@ from app.config.models import ClientKey
 from app.gateway.security.identity import MAIN, KeyIdentity
 
 log = logging.getLogger(__name__)
+KeyListener = Callable[[str, str], None]
 
 
 def _digest(key: str) -> bytes:
@@ -40,6 +41,7 @@ class KeyVerifier:
         self._main = _digest(main_key)
         self._clients: tuple[tuple[bytes, KeyIdentity], ...] = ()
         self._subscribers: list[Callable[[], None]] = []
+        self._key_listeners: list[KeyListener] = []
         self._lock = threading.Lock()  # set_* come from other threads than the event loop's
         self.set_client_keys(client_keys, notify=False)
 
@@ -65,6 +67,7 @@ class KeyVerifier:
                 return
             self._main = digest
         self._notify()
+        self._tell("key_rotated", MAIN.name)
 
     def set_client_keys(self, keys: Iterable[ClientKey], *, notify: bool = True) -> None:
         """Replace the per-client keys (after the config changed); revoked ones are refused from the next check."""
@@ -72,9 +75,40 @@ class KeyVerifier:
         with self._lock:
             if clients == self._clients:
                 return
+            before = {identity.name: (d, identity) for d, identity in self._clients}
             self._clients = clients
         if notify:
             self._notify()
+            after = {identity.name: (d, identity) for d, identity in clients}
+            for name in sorted(after.keys() - before.keys()):
+                self._tell("key_added", name)
+            for name in sorted(before.keys() - after.keys()):
+                self._tell("key_revoked", name)
+            for name in sorted(before.keys() & after.keys()):
+                if before[name] != after[name]:
+                    self._tell("key_changed", name)
+
+    def on_key_event(self, listener: KeyListener) -> Callable[[], None]:
+        """`listener(kind, name)` after each change: key_rotated (the main key), key_added, key_revoked,
+        key_changed (a per-client key's digest or limits). Names only, never a key. Runs in the changing thread."""
+        with self._lock:
+            self._key_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._key_listeners:
+                    self._key_listeners.remove(listener)
+
+        return unsubscribe
+
+    def _tell(self, kind: str, name: str) -> None:
+        with self._lock:
+            listeners = list(self._key_listeners)
+        for listener in listeners:
+            try:
+                listener(kind, name)
+            except Exception:
+                log.exception("A key-event listener failed")
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback` (in the changing thread) after every key change. Returns the unsubscribe function."""

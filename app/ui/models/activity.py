@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from app.gateway import CallFinished, CallStarted
+from app.gateway import CallFinished, CallRecord, CallRecorded, CallStarted
 from app.ui import style, text
 
 Index = QModelIndex | QPersistentModelIndex
@@ -41,6 +41,16 @@ class CallRow:
         if self.method != "tools/call":
             return f"{self.method} {self.target}".strip()
         return self.target
+
+    @classmethod
+    def from_record(cls, record: CallRecord) -> CallRow:
+        """A call as the history stored it (an earlier run's, or this one's once recorded)."""
+        call_id = int(record.call_id) if record.call_id.isdigit() else -(record.id or 0)
+        return cls(
+            call_id, record.started_at, record.client_name, record.key_name, record.method, record.tool,
+            record.server, record.arguments, record.status, record.duration_ms, record.result, record.error,
+            record.error or _record_summary(record),
+        )  # fmt: skip
 
     def haystack(self) -> str:
         return " ".join((self.client, self.key_name, self.target, self.server, self.method, self.error or "")).lower()
@@ -80,6 +90,10 @@ class ActivityModel(QAbstractTableModel):
                 done.result = text.shorten(event.result) if event.result is not None else None
                 done.summary = event.error or text.result_summary(event.result)
                 finished.append(done)
+            elif isinstance(event, CallRecorded):  # what the history stored: the detail shows exactly that
+                known = self._by_id.get(int(event.record.call_id)) if event.record.call_id.isdigit() else None
+                if known is not None:
+                    known.arguments, known.result = event.record.arguments, event.record.result
         self._insert(started)
         self._drop_excess()
         self._repaint(finished, started)
@@ -121,6 +135,20 @@ class ActivityModel(QAbstractTableModel):
             else:
                 hi = mid
         return len(self._rows) - 1 - lo
+
+    def load(self, records: list[CallRecord]) -> None:
+        """Show what the history holds (newest first, as read), keeping this run's rows that are newer than
+        the newest stored one (in flight, or not committed yet when it was read)."""
+        rows = {r.call_id: r for r in (CallRow.from_record(record) for record in records)}
+        newest = max(rows, default=None)
+        for row in self._rows:
+            if row.call_id not in rows and (newest is None or row.call_id > newest):
+                rows[row.call_id] = row
+        ordered = sorted(rows.values(), key=lambda r: r.call_id)[-self.limit :]
+        self.beginResetModel()
+        self._rows = ordered
+        self._by_id = {r.call_id: r for r in ordered}
+        self.endResetModel()
 
     def set_limit(self, limit: int) -> None:
         self.limit = limit
@@ -198,3 +226,10 @@ class ActivityFilter(QSortFilterProxyModel):
         if self._status and row.status != self._status:
             return False
         return not self._text or self._text in row.haystack()
+
+
+def _record_summary(record: CallRecord) -> str:
+    line = text.result_summary(record.result)
+    if line:
+        return line
+    return ", ".join(record.content_kinds)

@@ -1,10 +1,11 @@
-"""Activity tab: the live call log, newest first, with a text/status filter and the selected call's detail."""
+"""Activity tab: the calls (this run's live, earlier runs' from the history), newest first, a text/status
+filter that searches the history too, the selected call's detail as stored, and a chart of the last minutes."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -19,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from app.ui import text
 from app.ui.models.activity import ROW_ROLE, STATUSES, ActivityFilter, CallRow
+from app.ui.models.rates import ALL
+from app.ui.panel.chart import RateChart
 from app.ui.widgets import EmptyOr, set_widths, table
 
 if TYPE_CHECKING:
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
 EMPTY = "No calls yet.\nTool calls from your clients appear here live, newest first."
 NO_MATCH = "No calls match the filter."
+SEARCH_DELAY_MS = 300  # typing settles before the history is searched
 
 
 class ActivityTab(QWidget):
@@ -42,6 +46,11 @@ class ActivityTab(QWidget):
         self.search.setPlaceholderText("Filter by client, tool, server or error…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._search_history)
+        self.searches = 0  # history searches finished (tests wait on it)
         self.status = QComboBox()
         self.status.addItem("All statuses", "")
         for status in STATUSES:
@@ -57,6 +66,18 @@ class ActivityTab(QWidget):
         bar.addWidget(self.status)
         bar.addWidget(clear)
 
+        self.chart = RateChart(app.rates)
+        self.chart_server = QComboBox()
+        self.chart_server.addItem("All servers", ALL)
+        self.chart_server.currentIndexChanged.connect(lambda: self.chart.show_server(self.chart_server.currentData()))
+        app.status_changed.connect(self._chart_servers)
+        chart_bar = QHBoxLayout()
+        chart_label = QLabel("Last 5 minutes")
+        chart_label.setObjectName("muted")
+        chart_bar.addWidget(chart_label)
+        chart_bar.addStretch(1)
+        chart_bar.addWidget(self.chart_server)
+
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Select a call to see its arguments and result.")
@@ -68,6 +89,8 @@ class ActivityTab(QWidget):
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
+        layout.addLayout(chart_bar)
+        layout.addWidget(self.chart)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.count)
@@ -83,11 +106,27 @@ class ActivityTab(QWidget):
         self.page.set_empty_text(NO_MATCH if filtered else EMPTY)
         self.page.update_page()
         self._count()
+        self._search_timer.start()  # and search the history, once typing settles
+
+    def _search_history(self) -> None:
+        self.app.tasks.spawn(self._searched(), "search the call history")
+
+    async def _searched(self) -> None:
+        await self.app.search_history(self.search.text(), self.status.currentData() or "")
+        self.searches += 1
+
+    def _chart_servers(self) -> None:
+        known = {self.chart_server.itemData(i) for i in range(self.chart_server.count())}
+        for row in self.app.servers.rows:
+            if row.name not in known:
+                self.chart_server.addItem(row.name, row.name)
 
     def _count(self, *args: object) -> None:
         total = self.app.activity.rowCount()
         shown = self.proxy.rowCount()
         keeps = f"keeps the last {self.app.activity.limit:,}"
+        if self.app.history is not None:
+            keeps += "; the filter searches the history, earlier runs included"
         counted = f"{total:,} calls" if shown == total else f"Showing {shown:,} of {total:,} calls"
         self.count.setText(f"{counted} ({keeps})")
 
