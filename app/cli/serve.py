@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__, paths
+
+if TYPE_CHECKING:
+    from app.daemon.instance import InstanceLock
+
+log = logging.getLogger(__name__)
 
 
 def add_parsers(sub: Any, config_arg: Any) -> None:
@@ -19,21 +25,57 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
     serve.add_argument("--host", help="address to bind (default: gateway.host in the config)")
     serve.add_argument("--port", type=int, help="port to bind (default: gateway.port in the config; 0 picks one)")
     serve.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    # `start` runs `serve --background` detached: log lines go to the log file only, not to its output file.
+    serve.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return serve(args.config, host=args.host, port=args.port, verbose=args.verbose)
+    return serve(args.config, host=args.host, port=args.port, verbose=args.verbose, background=args.background)
 
 
-def serve(config: Path | None, *, host: str | None = None, port: int | None = None, verbose: bool = False) -> int:
+def serve(
+    config: Path | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    verbose: bool = False,
+    background: bool = False,
+) -> int:
+    """Exit codes: 0 stopped (or another instance already runs: it is reported), 2 could not start."""
     from app import logs
+    from app.daemon.hosting import already_running, claim
+    from app.daemon.instance import InstanceLockError, RuntimeInfo
+
+    log_path = logs.setup(paths.log_dir(), verbose=verbose, console=not background)
+    # One instance per user, whatever starts it: taken before anything is built, so a second serve (or
+    # one started at login while the tray runs) neither binds nor starts children. It exits 0, so
+    # systemd's Restart=on-failure and launchd's KeepAlive do not start it over and over.
+    try:
+        claimed = claim(paths.state_dir(), mode="headless", config=(config or paths.default_config_path()).absolute())
+    except InstanceLockError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(claimed, RuntimeInfo):
+        print(already_running(claimed), file=sys.stderr)
+        return 0
+    try:
+        return _serve_holding(claimed, config, host=host, port=port, log_path=log_path, background=background)
+    finally:
+        claimed.release()
+
+
+def _serve_holding(
+    lock: InstanceLock, config: Path | None, *, host: str | None, port: int | None, log_path: Path, background: bool
+) -> int:
     from app.config import ConfigError
+    from app.daemon.admin import PREFIX, admin_routes
+    from app.daemon.hosting import publish
+    from app.daemon.instance import InstanceLockError
     from app.gateway import GatewayError
     from app.launch import build_services
     from app.secrets import KeyStoreError
 
-    log_path = logs.setup(paths.log_dir(), verbose=verbose)
     try:
         services = build_services(config, host=host, port=port)
         key_location = services.main_key.location()  # keyring I/O: before the loop, not on it
@@ -49,10 +91,21 @@ def serve(config: Path | None, *, host: str | None = None, port: int | None = No
             # On Windows there are no loop signal handlers: Ctrl-C arrives as KeyboardInterrupt instead.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
+        # `switchboard stop` asks here (no signals on Windows); it ends the same way as Ctrl-C.
+        def request_stop() -> None:
+            loop.call_soon_threadsafe(stop.set)
+
+        gateway.routes[PREFIX] = admin_routes(request_stop)
         try:
             await gateway.start()
         except GatewayError as exc:
             print(f"switchboard: {exc}", file=sys.stderr)
+            return 2
+        try:
+            await asyncio.to_thread(publish, lock, gateway.base_url, gateway.port)  # `start` waits for this
+        except InstanceLockError as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            await gateway.stop()
             return 2
         say = _printer()
         say(f"Switchboard {__version__} is serving at {gateway.url}")
@@ -70,12 +123,13 @@ def serve(config: Path | None, *, host: str | None = None, port: int | None = No
                 file=sys.stderr,
                 flush=True,
             )
-        say("Press Ctrl-C to stop.")
+        say("Running in the background: `switchboard stop` stops it." if background else "Press Ctrl-C to stop.")
         try:
             await stop.wait()
         finally:
             print("Stopping: closing client sessions and stopping servers...", file=sys.stderr, flush=True)
             await gateway.stop()
+            log.info("Switchboard stopped")
         return 0
 
     try:

@@ -19,9 +19,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from app import paths
+from app.daemon.admin import PREFIX as ADMIN_PREFIX
+from app.daemon.admin import admin_routes
+from app.daemon.hosting import publish
+from app.daemon.instance import InstanceLock
 from app.gateway import ChildStateChanged, ConfigApplied, GatewayError, GatewayStateChanged
 from app.launch import Services
 from app.logs import LOG_NAME
+from app.platform.autostart import Autostart, AutostartError, AutostartState, for_this_os
 from app.ui.host.feed import EventFeed
 from app.ui.host.gateway_thread import GatewayThread
 from app.ui.host.snapshot import GatewaySnapshot
@@ -39,10 +45,21 @@ class DesktopApp(QObject):
     resolved = Signal(str)  # the problem about this topic is over (a failed server runs again)
     status_changed = Signal()  # gateway state, child states or counts changed (once per batch)
     key_changed = Signal()
+    autostart_changed = Signal()  # the launch-at-login state was read (or is being changed)
+    # `switchboard stop` asked through the admin route, on the gateway's thread: queued to the Qt thread.
+    shutdown_requested = Signal()
 
     def __init__(
-        self, services: Services, keys: KeySource | None = None, *, tray_available: bool | None = None
+        self,
+        services: Services,
+        keys: KeySource | None = None,
+        *,
+        tray_available: bool | None = None,
+        instance: InstanceLock | None = None,
+        autostart: Autostart | None = None,
     ) -> None:
+        """`instance`: the held per-user lock; where the gateway serves is published to it (for `status`,
+        `stop`). `autostart`: launch at login (default: this OS's, created when first read)."""
         super().__init__()
         # The tray keeps the app alive with every window closed; only Quit (or Ctrl-C) ends it.
         QGuiApplication.setQuitOnLastWindowClosed(False)
@@ -69,6 +86,12 @@ class DesktopApp(QObject):
         self._clock.start()
         self._quit = asyncio.Event()
         self.quitting = False
+        self.instance = instance
+        self.shutdown_requested.connect(self.request_quit)
+        gateway.routes[ADMIN_PREFIX] = admin_routes(self.shutdown_requested.emit)
+        self._autostart = autostart
+        self.autostart_state: AutostartState | None = None  # None: not read yet
+        self.autostart_busy = False
 
         from app.ui.panel.window import ControlPanel
         from app.ui.tray import Tray
@@ -166,10 +189,18 @@ class DesktopApp(QObject):
             return
         self.report("done", f"Serving at {self.snapshot.url}")
         self.status_changed.emit()
+        await self._publish()
 
     async def _stop(self) -> None:
         await self.host.call(self.gateway.stop)
         self.status_changed.emit()
+        await self._publish()
+
+    async def _publish(self) -> None:
+        """Tell other processes (`status`, `stop`, a second launch) where this gateway serves now."""
+        if self.instance is not None:
+            snapshot = self.snapshot
+            await asyncio.to_thread(publish, self.instance, snapshot.base_url, snapshot.port)
 
     async def shutdown(self) -> None:
         self.quitting = True
@@ -276,6 +307,38 @@ class DesktopApp(QObject):
 
     def show_panel(self) -> None:
         self.panel.show_panel()
+
+    # --- launch at login (read from the OS each time; systemctl and the registry are slow: off the loop) --
+    def _autostart_module(self) -> Autostart:
+        if self._autostart is None:
+            self._autostart = for_this_os()
+        return self._autostart
+
+    def load_autostart(self) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._change_autostart(None), "read the launch-at-login setting")
+
+    def set_autostart(self, on: bool) -> asyncio.Task[Any]:
+        what = "turn launch at login " + ("on" if on else "off")
+        return self.tasks.spawn(self._change_autostart(on), what)
+
+    async def _change_autostart(self, on: bool | None) -> None:
+        """on None: only read. The state shown afterwards is always the one read back from the OS."""
+        self.autostart_busy = True
+        self.autostart_changed.emit()
+        try:
+            module = await asyncio.to_thread(self._autostart_module)
+            if on is None:
+                self.autostart_state = await asyncio.to_thread(module.status)
+            elif on:
+                self.autostart_state = await asyncio.to_thread(module.enable, paths.self_command())
+            else:
+                self.autostart_state = await asyncio.to_thread(module.disable)
+        except AutostartError as exc:
+            self.autostart_state = await asyncio.to_thread(self._autostart_module().status)
+            raise UserError(str(exc)) from None
+        finally:
+            self.autostart_busy = False
+            self.autostart_changed.emit()
 
 
 def _for_panel(error: GatewayError) -> str:

@@ -1,12 +1,14 @@
-"""Settings tab: connection URL, the API key (hidden by default; show, copy, rotate), address, files."""
+"""Settings tab: connection URL, the API key (hidden by default; show, copy, rotate), address, launch at
+login, files."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -77,12 +79,22 @@ class SettingsTab(QWidget):
         layout.addWidget(self._connection())
         layout.addWidget(self._key())
         layout.addWidget(self._address())
+        layout.addWidget(self._startup())
         layout.addWidget(self._files())
         layout.addStretch(1)
         app.status_changed.connect(self.update_connection)
         app.key_changed.connect(self.update_key)
+        app.autostart_changed.connect(self.update_startup)
         self.update_connection()
         self.update_key()
+        self.update_startup()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Read afresh each time the tab is shown: `switchboard autostart off` in a terminal, or the
+        # desktop's own startup settings, may have changed it since.
+        super().showEvent(event)
+        if not self.app.autostart_busy:
+            self.app.load_autostart()
 
     # --- connection -------------------------------------------------------------------------------
     def _connection(self) -> _Group:
@@ -183,6 +195,26 @@ class SettingsTab(QWidget):
             "reconnect at the new URL."
         ))
         return box
+
+    # --- launch at login ----------------------------------------------------------------------------
+    def _startup(self) -> _Group:
+        box = _Group("Startup")
+        self.launch_at_login = QCheckBox("Launch at login")
+        # clicked, not toggled: only the user's click writes to the OS, never showing what was read.
+        self.launch_at_login.clicked.connect(self.app.set_autostart)
+        self.startup_detail = _muted()
+        box.rows.addWidget(self.launch_at_login)
+        box.rows.addWidget(self.startup_detail)
+        return box
+
+    def update_startup(self) -> None:
+        state = self.app.autostart_state
+        self.launch_at_login.setEnabled(state is not None and not self.app.autostart_busy)
+        if state is None:
+            self.startup_detail.setText("Checking whether Switchboard starts at login…")
+            return
+        self.launch_at_login.setChecked(state.enabled)
+        self.startup_detail.setText(f"{state.detail}\n{state.where}")
 
     # --- files ------------------------------------------------------------------------------------
     def _files(self) -> _Group:
