@@ -107,7 +107,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def _stop(info: Any, timeout: float) -> int:
     from app.daemon.control import main_key_for, stop_instance
 
-    stopped = stop_instance(info, key=main_key_for(info), timeout=timeout, say=_say)
+    stopped = stop_instance(info, key=main_key_for(info), timeout=timeout, term_timeout=min(timeout, 10.0), say=_say)
     _say(stopped.sentence)
     if stopped.left:
         _say(f"switchboard: these processes could not be stopped: {', '.join(map(str, stopped.left))}.")

@@ -84,7 +84,7 @@ def stop_instance(
         _signal(member.kill)
     _wait_gone(tree, term_timeout)
     extra = len(tree) - 1
-    started = f", with the {extra} process{'es' if extra != 1 else ''} it had started" if extra else ""
+    started = {0: "", 1: ", with the process it had started"}.get(extra, f", with the {extra} processes it had started")
     return _finish(info.pid, "killed", f"{name}: {why}, so it was killed{started}.", tree)
 
 
@@ -110,7 +110,8 @@ def _finish(pid: int, how: str, sentence: str, tree: list[psutil.Process]) -> St
         for member in left:
             _signal(member.kill)
         _wait_gone(left, TERM_TIMEOUT_S)
-        sentence += f" {len(left)} process{'es' if len(left) != 1 else ''} it had started still ran and were killed."
+        sentence += (" A process it had started still ran and was killed." if len(left) == 1
+                     else f" {len(left)} processes it had started still ran and were killed.")
     return Stopped(pid, how, sentence, tuple(member.pid for member in tree if not _gone(member)))
 
 

@@ -127,7 +127,9 @@ def _exited(code: int, state_dir: Path, output_path: Path) -> Started:
         running = running_instance(state_dir)
         if running is not None:
             return Started(running)
-    said = tuple(line for line in lines if line.startswith("switchboard:"))
+    # serve's own sentences start with "switchboard:" (a config error goes on over indented lines).
+    first = next((i for i, line in enumerate(lines) if line.startswith("switchboard:")), None)
+    said = tuple(lines[first:]) if first is not None else ()
     if not said:
         last = f" It last said: {lines[-1]}" if lines else ""
         said = (f"switchboard: the background gateway exited with status {code} before it answered; "

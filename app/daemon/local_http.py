@@ -40,7 +40,8 @@ def call(method: str, url: str, *, key: str | None = None, timeout: float = 5.0)
             return Answer(exc.code, _json(exc.read()))
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise NoAnswer(str(reason) or type(exc).__name__) from None
+        text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+        raise NoAnswer(text or type(exc).__name__) from None
 
 
 def _json(raw: bytes) -> dict[str, Any]:
