@@ -16,6 +16,7 @@ import logging
 import time
 from pathlib import Path
 
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from app.daemon.control import main_key_for, stop_instance
@@ -80,6 +81,8 @@ async def claim_for_tray(state_dir: Path, config: Path, *, asking: list[RunningE
     if info.mode == "tray":  # another tray that did not answer the socket (busy, or hung)
         _say(already_running(info))
         return None
+    # Closing the question must not quit Qt: after "Stop it and run here" the tray has yet to start.
+    QGuiApplication.setQuitOnLastWindowClosed(False)
     box = RunningElsewhere(info)
     log.info("Switchboard is already running in the background (pid %s); asking whether to stop it.", info.pid)
     if asking is not None:

@@ -9,12 +9,14 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -75,7 +77,17 @@ class SettingsTab(QWidget):
     def __init__(self, app: DesktopApp) -> None:
         super().__init__()
         self.app = app
-        layout = QVBoxLayout(self)
+        # Scrolls rather than squeezes: at the panel's minimum size (or with a long sentence under a
+        # setting) the groups do not fit, and squeezed line edits become unreadable.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(body)
         layout.addWidget(self._connection())
         layout.addWidget(self._key())
         layout.addWidget(self._address())
@@ -214,7 +226,8 @@ class SettingsTab(QWidget):
             self.startup_detail.setText("Checking whether Switchboard starts at login…")
             return
         self.launch_at_login.setChecked(state.enabled)
-        self.startup_detail.setText(f"{state.detail}\n{state.where}")
+        where = "" if state.where in state.detail else f"\n{state.where}"
+        self.startup_detail.setText(state.detail + where)
 
     # --- files ------------------------------------------------------------------------------------
     def _files(self) -> _Group:
