@@ -14,6 +14,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import qasync
+
+    from app.daemon.instance import InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +30,10 @@ def run_tray(config_path: Path | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app import __version__, logs, paths
-    from app.config import ConfigError
-    from app.gateway import GatewayError
-    from app.launch import build_services
-    from app.secrets import KeyStoreError
+    from app.daemon.instance import InstanceLockError
     from app.ui import icons
-    from app.ui.desktop import DesktopApp
-    from app.ui.single_instance import InstanceServer, ask_running_instance
+    from app.ui.running_elsewhere import RunningElsewhere, claim_for_tray
+    from app.ui.single_instance import ask_running_instance
 
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(qt_app, QApplication)
@@ -46,26 +49,71 @@ def run_tray(config_path: Path | None = None) -> int:
 
     log_path = logs.setup(paths.log_dir())
     first_run = not (config_path or paths.default_config_path()).exists()  # build_services writes the first one
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    # Python runs signal handlers only when it gets control; a slow timer hands it control while Qt idles.
+    heartbeat = QTimer()
+    heartbeat.start(250)
+    heartbeat.timeout.connect(lambda: None)
+    # One instance per user, whatever started it: a headless gateway already running is not joined by a
+    # second one (see app/ui/running_elsewhere.py); Ctrl-C while asking leaves it running.
+    asking: list[RunningElsewhere] = []
+    def leave_running() -> None:
+        for box in list(asking):
+            box.leave()
+
+    _quit_on_signals(loop, leave_running)
+    try:
+        lock = loop.run_until_complete(
+            claim_for_tray(paths.state_dir(), (config_path or paths.default_config_path()).absolute(), asking=asking)
+        )
+    except InstanceLockError as exc:
+        QMessageBox.critical(None, "Switchboard cannot start", str(exc))
+        print(f"switchboard: {exc}", file=sys.stderr)
+        lock = None
+        code = 2
+    else:
+        code = 0
+    if lock is None:
+        loop.close()
+        asyncio.set_event_loop(None)
+        return code
+
+    try:
+        return _run_desktop(loop, lock, config_path, log_path, first_run)
+    finally:
+        lock.release()
+
+
+def _run_desktop(
+    loop: qasync.QEventLoop, lock: InstanceLock, config_path: Path | None, log_path: Path, first_run: bool
+) -> int:
+    from PySide6.QtWidgets import QMessageBox
+
+    from app import __version__, logs, paths
+    from app.config import ConfigError
+    from app.gateway import GatewayError
+    from app.launch import build_services
+    from app.secrets import KeyStoreError
+    from app.ui.desktop import DesktopApp
+    from app.ui.single_instance import InstanceServer
+
     try:
         services = build_services(config_path)
     except (ConfigError, GatewayError, KeyStoreError) as exc:
         QMessageBox.critical(None, "Switchboard cannot start", f"{exc}\n\nFix the config file and start again.")
         print(f"switchboard: {exc}", file=sys.stderr)
+        loop.close()
+        asyncio.set_event_loop(None)
         return 2
     if services.config.config.gateway.log_format == "json":  # the config asks for JSON lines
         logs.setup(paths.log_dir(), fmt="json")
 
-    loop = qasync.QEventLoop(qt_app)
-    asyncio.set_event_loop(loop)
-    desktop = DesktopApp(services, first_run=first_run)
+    desktop = DesktopApp(services, instance=lock, first_run=first_run)
     instance = InstanceServer(desktop.show_panel)
     if not instance.listen():
         log.warning("could not listen for other launches on %s", instance.name)
     _quit_on_signals(loop, desktop.request_quit)
-    # Python runs signal handlers only when it gets control; a slow timer hands it control while Qt idles.
-    heartbeat = QTimer()
-    heartbeat.start(250)
-    heartbeat.timeout.connect(lambda: None)
     log.info("Switchboard %s desktop app starting (log: %s)", __version__, log_path)
     try:
         with loop:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__, paths
-from app.cli import clients, history, keys, serve, stdio
+from app.cli import autostart, clients, daemon, history, keys, serve, stdio
 from app.cli.display import has_display
 
 
@@ -27,12 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=None, help=f"config file (default: {default})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parsers(sub, config_arg)
+    daemon.add_parsers(sub, config_arg)
     demo = sub.add_parser("demo-server", help="run the bundled demo MCP server on stdio (used as a child)")
     demo.set_defaults(func=_demo_server)
     keys.add_parsers(sub, config_arg)
     stdio.add_parsers(sub, config_arg)
     clients.add_parsers(sub, config_arg)
     history.add_parsers(sub, config_arg)
+    autostart.add_parsers(sub, config_arg)
     return parser
 
 

@@ -22,6 +22,10 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from app import paths
 from app.connect import ClientState, Connector, GatewayView, settings_url
+from app.daemon.admin import PREFIX as ADMIN_PREFIX
+from app.daemon.admin import admin_routes
+from app.daemon.hosting import publish
+from app.daemon.instance import InstanceLock
 from app.gateway import (
     CALL_STATUSES,
     CallRecord,
@@ -34,6 +38,7 @@ from app.gateway import (
 )
 from app.launch import Services
 from app.logs import LOG_NAME
+from app.platform.autostart import Autostart, AutostartError, AutostartState, for_this_os
 from app.platform.clients import ClientError, Entry, snippet
 from app.ui.host.feed import EventFeed
 from app.ui.host.gateway_thread import GatewayThread
@@ -55,6 +60,9 @@ class DesktopApp(QObject):
     status_changed = Signal()  # gateway state, child states or counts changed (once per batch)
     key_changed = Signal()
     connections_changed = Signal()  # `client_states` (the Connect tab's list) or `connect_offer` changed
+    autostart_changed = Signal()  # the launch-at-login state was read (or is being changed)
+    # `switchboard stop` asked through the admin route, on the gateway's thread: queued to the Qt thread.
+    shutdown_requested = Signal()
 
     def __init__(
         self,
@@ -63,7 +71,11 @@ class DesktopApp(QObject):
         *,
         tray_available: bool | None = None,
         first_run: bool = False,
+        instance: InstanceLock | None = None,
+        autostart: Autostart | None = None,
     ) -> None:
+        """`instance`: the held per-user lock; where the gateway serves is published to it (for `status`,
+        `stop`). `autostart`: launch at login (default: this OS's, created when first read)."""
         super().__init__()
         # The tray keeps the app alive with every window closed; only Quit (or Ctrl-C) ends it.
         QGuiApplication.setQuitOnLastWindowClosed(False)
@@ -97,6 +109,12 @@ class DesktopApp(QObject):
         self.connector = Connector(services.config, self.gateway_view, bridge=paths.self_command())
         self.client_states: list[ClientState] = []
         self.connect_offer: list[ClientState] = []  # installed clients with servers Switchboard does not have
+        self.instance = instance
+        self.shutdown_requested.connect(self.request_quit)
+        gateway.routes[ADMIN_PREFIX] = admin_routes(self.shutdown_requested.emit)
+        self._autostart = autostart
+        self.autostart_state: AutostartState | None = None  # None: not read yet
+        self.autostart_busy = False
 
         from app.ui.panel.window import ControlPanel
         from app.ui.tray import Tray
@@ -241,10 +259,18 @@ class DesktopApp(QObject):
             return
         self.report("done", f"Serving at {self.snapshot.url}")
         self.status_changed.emit()
+        await self._publish()
 
     async def _stop(self) -> None:
         await self.host.call(self.gateway.stop)
         self.status_changed.emit()
+        await self._publish()
+
+    async def _publish(self) -> None:
+        """Tell other processes (`status`, `stop`, a second launch) where this gateway serves now."""
+        if self.instance is not None:
+            snapshot = self.snapshot
+            await asyncio.to_thread(publish, self.instance, snapshot.base_url, snapshot.port)
 
     async def shutdown(self) -> None:
         self.quitting = True
@@ -433,6 +459,37 @@ class DesktopApp(QObject):
             "Paste it into your client's MCP settings.",
         )
         return True
+    # --- launch at login (read from the OS each time; systemctl and the registry are slow: off the loop) --
+    def _autostart_module(self) -> Autostart:
+        if self._autostart is None:
+            self._autostart = for_this_os()
+        return self._autostart
+
+    def load_autostart(self) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._change_autostart(None), "read the launch-at-login setting")
+
+    def set_autostart(self, on: bool) -> asyncio.Task[Any]:
+        what = "turn launch at login " + ("on" if on else "off")
+        return self.tasks.spawn(self._change_autostart(on), what)
+
+    async def _change_autostart(self, on: bool | None) -> None:
+        """on None: only read. The state shown afterwards is always the one read back from the OS."""
+        self.autostart_busy = True
+        self.autostart_changed.emit()
+        try:
+            module = await asyncio.to_thread(self._autostart_module)
+            if on is None:
+                self.autostart_state = await asyncio.to_thread(module.status)
+            elif on:
+                self.autostart_state = await asyncio.to_thread(module.enable, paths.self_command())
+            else:
+                self.autostart_state = await asyncio.to_thread(module.disable)
+        except AutostartError as exc:
+            self.autostart_state = await asyncio.to_thread(self._autostart_module().status)
+            raise UserError(str(exc)) from None
+        finally:
+            self.autostart_busy = False
+            self.autostart_changed.emit()
 
 
 def _for_panel(error: GatewayError) -> str:

@@ -4,6 +4,7 @@ stdio client, relaying to a real gateway found through the runtime file. Also ac
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -147,16 +148,21 @@ async def test_the_bridge_survives_a_gateway_restart(tmp_path):
 
 
 async def test_the_bridge_says_why_when_no_gateway_can_be_reached(tmp_path):
-    env = {"SWITCHBOARD_HOME": os.environ["SWITCHBOARD_HOME"], "PYTHON_KEYRING_BACKEND": FAIL_KEYRING,
-           "PATH": os.environ["PATH"], "SWITCHBOARD_PORT": "1"}  # a port it may not bind: `start` must fail
-    params = StdioServerParameters(command=sys.executable, args=["-m", "app", "stdio"], env=env, cwd=str(ROOT))
-    with anyio.fail_after(120), pytest.raises(BaseException) as caught:
-        async with Client(params, mode="legacy") as client:  # its initialize is answered with the reason
-            await client.list_tools()
+    with socket.socket() as taken:  # the port the gateway would bind is taken: `start` must fail
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {"SWITCHBOARD_HOME": os.environ["SWITCHBOARD_HOME"], "PYTHON_KEYRING_BACKEND": FAIL_KEYRING,
+               "PATH": os.environ["PATH"], "SWITCHBOARD_PORT": str(taken.getsockname()[1])}
+        params = StdioServerParameters(command=sys.executable, args=["-m", "app", "stdio"], env=env, cwd=str(ROOT))
+        with anyio.fail_after(120), pytest.raises(BaseException) as caught:
+            async with Client(params, mode="legacy") as client:  # its initialize is answered with the reason
+                await client.list_tools()
     error = caught.value
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
-    assert isinstance(error, MCPError) and error.error.message.startswith("Switchboard could not be started: ")
+    assert isinstance(error, MCPError), error
+    assert error.error.message.startswith("Switchboard could not be started: Port "), error.error.message
+    assert "is in use by another program" in error.error.message
 
 
 @pytest.mark.parametrize("child", ["toy", "everything"])

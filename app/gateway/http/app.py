@@ -58,7 +58,8 @@ class GatewayApp:
         """`routes`: more ASGI apps by path prefix (the admin API, /metrics), behind the same guard."""
         self.health = health
         self.settings = settings
-        self.routes = dict(routes or {})
+        # Longest prefix first: /api/v1/admin is not /api/v1's.
+        self.routes = dict(sorted((routes or {}).items(), key=lambda item: -len(item[0])))
         self.endpoints: dict[str, Endpoint] = {}
         self._stops: dict[str, anyio.Event] = {}  # ends the task hosting each endpoint's session manager
         self._task_group: anyio.abc.TaskGroup | None = None

@@ -1,18 +1,22 @@
-"""Settings tab: connection URL, the API key (hidden by default; show, copy, rotate), address, files."""
+"""Settings tab: connection URL, the API key (hidden by default; show, copy, rotate), address, launch at
+login, files."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -73,16 +77,36 @@ class SettingsTab(QWidget):
     def __init__(self, app: DesktopApp) -> None:
         super().__init__()
         self.app = app
-        layout = QVBoxLayout(self)
+        # Scrolls rather than squeezes: at the panel's minimum size (or with a long sentence under a
+        # setting) the groups do not fit, and squeezed line edits become unreadable.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(body)
         layout.addWidget(self._connection())
         layout.addWidget(self._key())
         layout.addWidget(self._address())
+        layout.addWidget(self._startup())
         layout.addWidget(self._files())
         layout.addStretch(1)
         app.status_changed.connect(self.update_connection)
         app.key_changed.connect(self.update_key)
+        app.autostart_changed.connect(self.update_startup)
         self.update_connection()
         self.update_key()
+        self.update_startup()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Read afresh each time the tab is shown: `switchboard autostart off` in a terminal, or the
+        # desktop's own startup settings, may have changed it since.
+        super().showEvent(event)
+        if not self.app.autostart_busy:
+            self.app.load_autostart()
 
     # --- connection -------------------------------------------------------------------------------
     def _connection(self) -> _Group:
@@ -183,6 +207,27 @@ class SettingsTab(QWidget):
             "reconnect at the new URL."
         ))
         return box
+
+    # --- launch at login ----------------------------------------------------------------------------
+    def _startup(self) -> _Group:
+        box = _Group("Startup")
+        self.launch_at_login = QCheckBox("Launch at login")
+        # clicked, not toggled: only the user's click writes to the OS, never showing what was read.
+        self.launch_at_login.clicked.connect(self.app.set_autostart)
+        self.startup_detail = _muted()
+        box.rows.addWidget(self.launch_at_login)
+        box.rows.addWidget(self.startup_detail)
+        return box
+
+    def update_startup(self) -> None:
+        state = self.app.autostart_state
+        self.launch_at_login.setEnabled(state is not None and not self.app.autostart_busy)
+        if state is None:
+            self.startup_detail.setText("Checking whether Switchboard starts at login…")
+            return
+        self.launch_at_login.setChecked(state.enabled)
+        where = "" if state.where in state.detail else f"\n{state.where}"
+        self.startup_detail.setText(state.detail + where)
 
     # --- files ------------------------------------------------------------------------------------
     def _files(self) -> _Group:
