@@ -20,8 +20,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from app import paths
-from app.connect import ClientState, Connector, GatewayView, settings_url
 from app.daemon.admin import PREFIX as ADMIN_PREFIX
 from app.daemon.admin import admin_routes
 from app.daemon.hosting import publish
@@ -38,12 +36,13 @@ from app.gateway import (
 )
 from app.launch import Services
 from app.logs import LOG_NAME
-from app.platform.autostart import Autostart, AutostartError, AutostartState, for_this_os
-from app.platform.clients import ClientError, Entry, snippet
+from app.platform.autostart import Autostart
+from app.ui.connections import ClientConnections
 from app.ui.host.feed import EventFeed
 from app.ui.host.gateway_thread import GatewayThread
 from app.ui.host.snapshot import GatewaySnapshot
 from app.ui.keys import KeyInfo, KeySource, MainKeySource
+from app.ui.login import LaunchAtLogin
 from app.ui.models.activity import ActivityModel
 from app.ui.models.rates import CallRates
 from app.ui.models.tables import ClientsModel, ServersModel
@@ -59,8 +58,6 @@ class DesktopApp(QObject):
     resolved = Signal(str)  # the problem about this topic is over (a failed server runs again)
     status_changed = Signal()  # gateway state, child states or counts changed (once per batch)
     key_changed = Signal()
-    connections_changed = Signal()  # `client_states` (the Connect tab's list) or `connect_offer` changed
-    autostart_changed = Signal()  # the launch-at-login state was read (or is being changed)
     # `switchboard stop` asked through the admin route, on the gateway's thread: queued to the Qt thread.
     shutdown_requested = Signal()
 
@@ -104,17 +101,12 @@ class DesktopApp(QObject):
         self._clock.start()
         self._quit = asyncio.Event()
         self.quitting = False
-        # The Connect tab: AI clients' config files, read and written off the Qt thread.
         self.first_run = first_run  # the config file was just created: offer to import clients' own servers
-        self.connector = Connector(services.config, self.gateway_view, bridge=paths.self_command())
-        self.client_states: list[ClientState] = []
-        self.connect_offer: list[ClientState] = []  # installed clients with servers Switchboard does not have
+        self.connections = ClientConnections(self)
+        self.login = LaunchAtLogin(self, autostart)
         self.instance = instance
         self.shutdown_requested.connect(self.request_quit)
         gateway.routes[ADMIN_PREFIX] = admin_routes(self.shutdown_requested.emit)
-        self._autostart = autostart
-        self.autostart_state: AutostartState | None = None  # None: not read yet
-        self.autostart_busy = False
 
         from app.ui.panel.window import ControlPanel
         from app.ui.tray import Tray
@@ -242,7 +234,7 @@ class DesktopApp(QObject):
             self.report("warning", f"{self.services.history_error}. Calls are shown but not recorded this run.")
         await self._start()
         if self.first_run:
-            self.tasks.spawn(self._offer_imports(), "look for the servers your AI clients already have")
+            self.tasks.spawn(self.connections.offer_imports(), "look for the servers your AI clients already have")
         await self._quit.wait()
         await self.shutdown()
         return 0
@@ -377,119 +369,6 @@ class DesktopApp(QObject):
 
     def show_panel(self) -> None:
         self.panel.show_panel()
-
-    # --- connecting AI clients (the Connect tab) --------------------------------------------------
-    def gateway_view(self) -> GatewayView:
-        """Where clients find this gateway, from the latest snapshot (safe to call from any thread)."""
-        snapshot = self.snapshot
-        running = snapshot.state == "running"
-        return GatewayView(
-            url=snapshot.url or settings_url(snapshot.loaded.config.gateway),
-            running=running,
-            tools={s.name: s.tools for s in snapshot.servers if s.enabled} if running else None,
-            config=snapshot.config_path,
-            starting=any(s.state == "starting" for s in snapshot.servers if s.enabled),
-        )
-
-    def refresh_connections(self) -> asyncio.Task[Any]:
-        return self.tasks.spawn(self._refresh_connections(), "read your AI clients' config files")
-
-    async def _refresh_connections(self) -> None:
-        self.client_states = await asyncio.to_thread(self.connector.overview, self.gateway_view())
-        self.connections_changed.emit()
-
-    def connect_client(self, client_id: str) -> asyncio.Task[Any]:
-        return self.tasks.spawn(self._client_action(self.connector.connect, client_id), f"connect {client_id}")
-
-    def disconnect_client(self, client_id: str) -> asyncio.Task[Any]:
-        return self.tasks.spawn(self._client_action(self.connector.disconnect, client_id), f"disconnect {client_id}")
-
-    async def _client_action(self, action: Any, client_id: str) -> None:
-        try:
-            done = await asyncio.to_thread(action, client_id)
-        except ClientError as exc:
-            raise UserError(str(exc)) from None
-        finally:
-            await self._refresh_connections()
-        notes = getattr(done, "notes", ())
-        self.resolved.emit(client_id)  # this client's earlier result (a warning stays until replaced) is over
-        self.report("warning" if notes else "info", " ".join(done.lines(self.connector.where)), topic=client_id)
-
-    def import_client_servers(self, client_ids: list[str]) -> asyncio.Task[Any]:
-        return self.tasks.spawn(self._import(client_ids), "import your AI clients' servers")
-
-    async def _import(self, client_ids: list[str]) -> None:
-        self.connect_offer = [s for s in self.connect_offer if s.id not in client_ids]
-        try:
-            report = await asyncio.to_thread(self.connector.import_servers, client_ids)
-        except ClientError as exc:
-            raise UserError(str(exc)) from None
-        finally:
-            await self._refresh_connections()
-        lines = [line for result in report.clients for line in result.lines(report.config)]
-        problems = report.failed or any(c.conflicts or c.warnings or c.skipped for c in report.clients)
-        self.report("warning" if problems else "info", " ".join(lines))
-
-    def decline_connect_offer(self) -> None:
-        self.connect_offer = []
-        self.connections_changed.emit()
-
-    async def _offer_imports(self) -> None:
-        """First run: if installed clients have servers of their own, say so on the Connect tab (and wait)."""
-        await self._refresh_connections()
-        self.connect_offer = [s for s in self.client_states if s.installed and s.new_servers]
-        if self.connect_offer:
-            self.connections_changed.emit()
-            self.panel.show_connect_tab()
-
-    def copy_client_snippet(self) -> bool:
-        """For a client Switchboard does not know: the common `mcpServers` JSON with the URL and the key."""
-        url = self.snapshot.url
-        if not url:
-            self.report("warning", "The gateway is not running, so there is no URL for a snippet. Start it first.")
-            return False
-        if self.key is None:
-            self.report("warning", self.key_error or "The API key is still being read; try again in a moment.")
-            return False
-        entry = Entry("switchboard", url=url, headers={"Authorization": f"Bearer {self.key.value}"})
-        QGuiApplication.clipboard().setText(snippet(None, entry))
-        self.report(
-            "info",
-            "Copied the config snippet (Switchboard's URL and API key, in the common mcpServers JSON). "
-            "Paste it into your client's MCP settings.",
-        )
-        return True
-    # --- launch at login (read from the OS each time; systemctl and the registry are slow: off the loop) --
-    def _autostart_module(self) -> Autostart:
-        if self._autostart is None:
-            self._autostart = for_this_os()
-        return self._autostart
-
-    def load_autostart(self) -> asyncio.Task[Any]:
-        return self.tasks.spawn(self._change_autostart(None), "read the launch-at-login setting")
-
-    def set_autostart(self, on: bool) -> asyncio.Task[Any]:
-        what = "turn launch at login " + ("on" if on else "off")
-        return self.tasks.spawn(self._change_autostart(on), what)
-
-    async def _change_autostart(self, on: bool | None) -> None:
-        """on None: only read. The state shown afterwards is always the one read back from the OS."""
-        self.autostart_busy = True
-        self.autostart_changed.emit()
-        try:
-            module = await asyncio.to_thread(self._autostart_module)
-            if on is None:
-                self.autostart_state = await asyncio.to_thread(module.status)
-            elif on:
-                self.autostart_state = await asyncio.to_thread(module.enable, paths.self_command())
-            else:
-                self.autostart_state = await asyncio.to_thread(module.disable)
-        except AutostartError as exc:
-            self.autostart_state = await asyncio.to_thread(self._autostart_module().status)
-            raise UserError(str(exc)) from None
-        finally:
-            self.autostart_busy = False
-            self.autostart_changed.emit()
 
 
 def _for_panel(error: GatewayError) -> str:

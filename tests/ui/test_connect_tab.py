@@ -151,7 +151,7 @@ def test_not_now_imports_nothing_and_a_later_run_offers_nothing(desktop, run, wh
             assert not tab.offer.isVisible() and servers_in(config) == {"demo"}
         async with desktop(config, first_run=False) as app:
             await app.tasks.drain()
-            assert app.connect_offer == [] and not app.panel.isVisible()
+            assert app.connections.offer == [] and not app.panel.isVisible()
 
     run(scenario())
     assert servers_in(config) == {"demo"}
@@ -227,7 +227,7 @@ def test_a_broken_client_file_is_shown_with_its_sentence_and_never_written(deskt
             assert not lm.toggle.isEnabled() and not lm.importer.isEnabled()
             await save_png(app.panel, "connect-file-problem.png")
 
-            await asyncio.wait([app.connect_client("lm-studio")])  # what a click would do, were it enabled
+            await asyncio.wait([app.connections.connect("lm-studio")])  # what a click would do, were it enabled
             await wait_for(lambda: app.panel.notice.level == "error")
             message = app.panel.notice.text()
             assert message.startswith(f"{path} line 4") and "left it unchanged" in message

@@ -45,7 +45,7 @@ def settings(app: DesktopApp) -> Any:
 
 
 def settled(app: DesktopApp) -> bool:
-    return app.autostart_state is not None and not app.autostart_busy and app.tasks.pending == 0
+    return app.login.state is not None and not app.login.busy and app.tasks.pending == 0
 
 
 def test_the_checkbox_shows_the_os_state_and_writes_it(tmp_path: Path, run: Any) -> None:
@@ -62,7 +62,7 @@ def test_the_checkbox_shows_the_os_state_and_writes_it(tmp_path: Path, run: Any)
 
             box.click()  # as the user does
             await wait_for(lambda: settled(app) and entry.exists(), what="the entry written")
-            assert box.isChecked() and app.autostart_state is not None and app.autostart_state.enabled
+            assert box.isChecked() and app.login.state is not None and app.login.state.enabled
             assert "At login your desktop session starts the Switchboard tray" in tab.startup_detail.text()
             await save_png(app.panel, "settings-launch-at-login.png")
 

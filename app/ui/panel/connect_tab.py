@@ -1,6 +1,6 @@
 """Connect tab: every AI client Switchboard knows, its state, and one button to connect it or bring its servers in.
 
-The rows show `app.client_states` (read off the Qt thread by DesktopApp); every button calls a DesktopApp
+The rows show `app.connections.states` (read off the Qt thread by DesktopApp); every button calls a DesktopApp
 action, which works off the Qt thread and reports a sentence through the panel's notice line.
 """
 
@@ -98,13 +98,13 @@ class ClientRow:
         state = self.tab.state_of(self.id)
         self.set_busy()
         if state is not None and state.connected:
-            self.tab.app.disconnect_client(self.id)
+            self.tab.app.connections.disconnect(self.id)
         else:
-            self.tab.app.connect_client(self.id)
+            self.tab.app.connections.connect(self.id)
 
     def _import(self) -> None:
         self.set_busy()
-        self.tab.app.import_client_servers([self.id])
+        self.tab.app.connections.import_servers([self.id])
 
     def set_busy(self) -> None:
         self.toggle.setEnabled(False)
@@ -162,7 +162,7 @@ class ConnectTab(QWidget):
         self.offer_import = QPushButton("Import them")
         self.offer_import.clicked.connect(self._accept_offer)
         self.offer_later = QPushButton("Not now")
-        self.offer_later.clicked.connect(app.decline_connect_offer)
+        self.offer_later.clicked.connect(app.connections.decline_offer)
         offer_layout = QHBoxLayout(self.offer)
         offer_layout.addWidget(self.offer_text, 1)
         offer_layout.addWidget(self.offer_import)
@@ -185,10 +185,10 @@ class ConnectTab(QWidget):
         scroll.setWidget(body)
 
         self.refresh = QPushButton("Refresh")
-        self.refresh.clicked.connect(app.refresh_connections)
+        self.refresh.clicked.connect(app.connections.refresh)
         self.copy_snippet = QPushButton("Copy the config snippet")
         self.copy_snippet.setToolTip("Switchboard's URL and API key as the common mcpServers JSON")
-        self.copy_snippet.clicked.connect(app.copy_client_snippet)
+        self.copy_snippet.clicked.connect(app.connections.copy_snippet)
         other = QHBoxLayout()
         other.addWidget(_label("Another client?"))
         other.addWidget(self.copy_snippet)
@@ -200,16 +200,16 @@ class ConnectTab(QWidget):
         layout.addWidget(scroll, 1)
         layout.addLayout(other)
         layout.addWidget(_label(HINT, "muted", wrap=True))
-        app.connections_changed.connect(self.update_rows)
+        app.connections.changed.connect(self.update_rows)
         self.update_rows()
 
     def state_of(self, client_id: str) -> ClientState | None:
-        return next((s for s in self.app.client_states if s.id == client_id), None)
+        return next((s for s in self.app.connections.states if s.id == client_id), None)
 
     def update_rows(self) -> None:
         for client_id, row in self.rows.items():
             row.show(self.state_of(client_id))
-        offer = self.app.connect_offer
+        offer = self.app.connections.offer
         if offer:
             names = [f"{s.title} ({len(s.new_servers)})" for s in offer]
             listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -222,4 +222,4 @@ class ConnectTab(QWidget):
         self.offer.setVisible(bool(offer))
 
     def _accept_offer(self) -> None:
-        self.app.import_client_servers([s.id for s in self.app.connect_offer])
+        self.app.connections.import_servers([s.id for s in self.app.connections.offer])

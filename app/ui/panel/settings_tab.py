@@ -96,7 +96,7 @@ class SettingsTab(QWidget):
         layout.addStretch(1)
         app.status_changed.connect(self.update_connection)
         app.key_changed.connect(self.update_key)
-        app.autostart_changed.connect(self.update_startup)
+        app.login.changed.connect(self.update_startup)
         self.update_connection()
         self.update_key()
         self.update_startup()
@@ -105,8 +105,8 @@ class SettingsTab(QWidget):
         # Read afresh each time the tab is shown: `switchboard autostart off` in a terminal, or the
         # desktop's own startup settings, may have changed it since.
         super().showEvent(event)
-        if not self.app.autostart_busy:
-            self.app.load_autostart()
+        if not self.app.login.busy:
+            self.app.login.load()
 
     # --- connection -------------------------------------------------------------------------------
     def _connection(self) -> _Group:
@@ -213,15 +213,15 @@ class SettingsTab(QWidget):
         box = _Group("Startup")
         self.launch_at_login = QCheckBox("Launch at login")
         # clicked, not toggled: only the user's click writes to the OS, never showing what was read.
-        self.launch_at_login.clicked.connect(self.app.set_autostart)
+        self.launch_at_login.clicked.connect(self.app.login.set)
         self.startup_detail = _muted()
         box.rows.addWidget(self.launch_at_login)
         box.rows.addWidget(self.startup_detail)
         return box
 
     def update_startup(self) -> None:
-        state = self.app.autostart_state
-        self.launch_at_login.setEnabled(state is not None and not self.app.autostart_busy)
+        state = self.app.login.state
+        self.launch_at_login.setEnabled(state is not None and not self.app.login.busy)
         if state is None:
             self.startup_detail.setText("Checking whether Switchboard starts at login…")
             return

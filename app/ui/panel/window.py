@@ -150,7 +150,7 @@ class ControlPanel(QMainWindow):
 
     def _tab_shown(self, index: int) -> None:
         if self.tabs.widget(index) is self.connect_tab:
-            self.app.refresh_connections()  # the clients' files may have changed since: read them again
+            self.app.connections.refresh()  # the clients' files may have changed since: read them again
 
     def show_connect_tab(self) -> None:
         self.show_panel()
