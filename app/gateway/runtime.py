@@ -203,6 +203,7 @@ class Gateway:
             timeout_keep_alive=max(1, round(settings.read_timeout_s)),
             ws="none",
             server_header=False,
+            proxy_headers=False,  # no proxy in front: X-Forwarded-* must not be believed, nor parsed per request
             h11_max_incomplete_event_size=64 * 1024,
         )
         server = embedded_server(config)

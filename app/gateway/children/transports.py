@@ -11,6 +11,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from app.config.models import ChildConfig, RemoteServer, StdioServer
+from app.gateway.children.fast_lane import FastLane
 from app.gateway.children.stderr import StderrCapture
 from app.gateway.children.stdio import ConnectionEnd, StdioParams, stdio_transport
 from app.gateway.sdk.http_client import create_mcp_http_client
@@ -60,7 +61,7 @@ async def watch_closed(transport: Any, closed: anyio.Event) -> AsyncIterator[tup
 
 
 def transport_attempts(
-    config: ChildConfig, stderr: StderrCapture, max_line: int, end: ConnectionEnd, name: str
+    config: ChildConfig, stderr: StderrCapture, max_line: int, end: ConnectionEnd, name: str, lane: FastLane
 ) -> list[tuple[Callable[[], Any], str]]:
     """The ways to reach a child, in the order to try them: (transport factory, the SDK Client's mode).
 
@@ -71,7 +72,9 @@ def transport_attempts(
         params = StdioParams(config.command, config.args, config.env, config.cwd)
 
         def stdio() -> Any:
-            return stdio_transport(params, server=name, errlog=stderr.open_pipe(), max_line=max_line, end=end)
+            return stdio_transport(
+                params, server=name, errlog=stderr.open_pipe(), max_line=max_line, end=end, lane=lane
+            )
 
         return [(stdio, "legacy"), (stdio, "auto")]
 
