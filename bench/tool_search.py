@@ -141,13 +141,15 @@ async def list_bytes(base: str) -> tuple[int, list[str]]:
     """The HTTP body of one tools/list on a fresh session, in bytes, and the names it lists."""
     import httpx2
 
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}  # fmt: skip
+    client = {"name": "bench", "version": "1"}
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
     async with httpx2.AsyncClient(timeout=30) as http:
         answer = await http.post(f"{base}/mcp", json=init, headers=HEADERS)
         headers = {**HEADERS, "Mcp-Session-Id": answer.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
         await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
-        listed = await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=headers)
+        request = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+        listed = await http.post(f"{base}/mcp", json=request, headers=headers)
     body = listed.content
     text = body.decode()
     if text.startswith(("event:", "data:")):  # an SSE answer: the JSON is on its data line
