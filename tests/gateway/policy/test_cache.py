@@ -120,3 +120,30 @@ async def test_the_cache_is_bounded_in_bytes_least_recently_used_out(gateway_fac
         assert gw.policy.cache.stats["ledger"].evictions >= 1
         assert text(await client.call_tool("ledger__lookup", {"key": "e"})) == "e: call 5"  # the newest stayed
         assert text(await client.call_tool("ledger__lookup", {"key": "a"})) == "a: call 6"  # the oldest went
+
+
+async def test_a_2026_era_childs_ttl_ms_and_public_cache_scope_are_honoured(secured_gateway):
+    """The modern ledger answers resources/read with ttlMs and cacheScope "public": one key's read serves
+    another's; the handshake-era ledger says nothing, so each key keeps its own."""
+    from app.secrets import client_keys
+
+    services = await secured_gateway(
+        {"modern": ledger("--modern-only", cache_ttl_s=300), "legacy": ledger(cache_ttl_s=300)}
+    )
+    await wait_for(running(services, "modern", "legacy"))
+    key = await anyio.to_thread.run_sync(lambda: client_keys.add(services.config, "other"))
+    await wait_for(lambda: any(k.name == "other" for k in services.gateway.applied.gateway.client_keys))
+    async with Client(with_key(services), mode="legacy") as main, Client(
+        with_key(services, key=key), mode="legacy"
+    ) as other:
+        resources = [str(r.uri) for r in (await main.list_resources()).resources]  # both servers' ledger://note
+        assert len(resources) == 2
+        reads = {}
+        for uri in resources:
+            first = (await main.read_resource(uri)).contents[0].text
+            second = (await other.read_resource(uri)).contents[0].text
+            reads[uri] = (first, second)
+    modern = next(u for u in resources if "modern" in u)
+    legacy = next(u for u in resources if "legacy" in u)
+    assert reads[modern] == ("read 1", "read 1")  # public: shared across keys
+    assert reads[legacy] == ("read 1", "read 2")  # private (no hint): each key its own
