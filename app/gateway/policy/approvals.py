@@ -20,6 +20,7 @@ from app.gateway.events import ApprovalRequested, ApprovalSettled, EventBus
 
 Answer = Literal["approve", "deny"]
 KEEPALIVE_S = 10.0  # a progress notification this often while waiting, for clients that asked for progress
+GONE_POLL_S = 0.25  # how often a waiting call checks that its client is still connected
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ class _Waiting:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     approved: bool
-    decided_by: Literal["user", "timeout"]
+    decided_by: Literal["user", "timeout"] | None  # None: withdrawn (its client went away)
 
 
 class UnknownApproval(LookupError):
@@ -84,9 +85,10 @@ class Approvals:
         make: Callable[[str], PendingApproval],
         *,
         keepalive: Callable[[PendingApproval], Awaitable[None]] | None = None,
+        gone: Callable[[], Awaitable[bool]] | None = None,
     ) -> Outcome:
-        """Wait for an answer to the approval `make(id)` describes, at most its `timeout_s`. Cancellation
-        (the client went away) withdraws it."""
+        """Wait for an answer to the approval `make(id)` describes, at most its `timeout_s`. It is withdrawn
+        when the request is cancelled or `gone()` says the client's connection closed."""
         approval = make(self._new_id())
         waiting = _Waiting(approval)
         self._waiting[approval.id] = waiting
@@ -97,8 +99,12 @@ class Approvals:
                 async with anyio.create_task_group() as tg:
                     if keepalive is not None:
                         tg.start_soon(_keep_alive, keepalive, approval)
+                    if gone is not None:
+                        tg.start_soon(_watch, gone, waiting)
                     await waiting.answered.wait()
                     tg.cancel_scope.cancel()
+            if waiting.answered.is_set() and waiting.answer is None:
+                return Outcome(False, None)
             if waiting.answer is None:
                 outcome = Outcome(False, "timeout")
             else:
@@ -128,6 +134,13 @@ class Approvals:
             candidate = secrets.token_hex(3)
             if candidate not in self._waiting:
                 return candidate
+
+
+async def _watch(gone: Callable[[], Awaitable[bool]], waiting: _Waiting) -> None:
+    """The client's connection closed: nobody can receive the answer, so the call is withdrawn."""
+    while not await gone():
+        await anyio.sleep(GONE_POLL_S)
+    waiting.answered.set()
 
 
 async def _keep_alive(keepalive: Callable[[PendingApproval], Awaitable[None]], approval: PendingApproval) -> None:

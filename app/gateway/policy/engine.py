@@ -53,6 +53,7 @@ class PolicyCall:
     key_name: str
     client_name: str
     progress: Progress | None = None  # set when the client asked for progress: keep-alives while it waits
+    request: Any = None  # the Streamable HTTP request that carries it (None in-process): is its client still there?
 
 
 @dataclass(slots=True)
@@ -172,9 +173,13 @@ class CallPolicy:
                 message = f"Waiting for approval in Switchboard (switchboard approve {approval.id})"
                 await call.progress(round(time.monotonic() - started, 1), None, message)
 
-        outcome = await self.approvals.wait(make, keepalive=keepalive if call.progress else None)
+        outcome = await self.approvals.wait(make, keepalive=keepalive if call.progress else None,
+                                            gone=_gone_check(call.request))  # fmt: skip
         if outcome.approved:
             return "user"
+        if outcome.decided_by is None:
+            raise Refused(NOT_APPROVED, f"Withdrawn: the client of {where} went away while it waited for approval",
+                          status="cancelled")  # fmt: skip
         if outcome.decided_by == "timeout":
             message = (f"Refused: {where} waited {timeout:g} s for approval in Switchboard and was not approved "
                        "(gateway.approval_timeout_s)")  # fmt: skip
@@ -256,3 +261,13 @@ class CallPolicy:
             child.rate_limit.describe() if child and child.rate_limit else None,
             CacheStats(stats.hits, stats.misses, stats.evictions, stats.entries, stats.bytes), tools,
         )  # fmt: skip
+
+
+def _gone_check(request: Any) -> Callable[[], Awaitable[bool]] | None:
+    """A check that the client's HTTP request is still open, where one can tell: a Streamable HTTP POST that
+    waits for its answer. (A legacy SSE client's POST was answered at once; its answer goes on its GET stream.)"""
+    is_disconnected = getattr(request, "is_disconnected", None)
+    path = str(getattr(getattr(request, "url", None), "path", ""))
+    if is_disconnected is None or "/messages" in path:
+        return None
+    return is_disconnected  # type: ignore[no-any-return]

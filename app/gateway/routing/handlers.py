@@ -307,7 +307,7 @@ class Router:
             # The one hook of the call policy: limits, allow/deny/ask, the cache, a concurrency slot.
             ticket = await self.hub.policy.before(
                 PolicyCall(call_id, method, route.server, target, route.name, arguments, identity_of(ctx).name, name,
-                           progress if wants_progress else None)
+                           progress if wants_progress else None, ctx.request)
             )  # fmt: skip
             decided_by = ticket.decided_by
             if ticket.cached is not None:
@@ -320,7 +320,7 @@ class Router:
             status = "error" if result.get("isError") else "ok"
             return _without_child_identity(result)
         except Refused as exc:
-            status, error, decided_by = "refused", exc.error.message, exc.decided_by
+            status, error, decided_by = exc.status, exc.error.message, exc.decided_by
             raise
         except ChildTimedOut as exc:
             status, error = "timed out", exc.error.message
