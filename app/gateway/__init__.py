@@ -32,7 +32,7 @@ from app.gateway.observe.observatory import Observability
 from app.gateway.observe.since import HELP as SINCE_HELP
 from app.gateway.observe.since import parse_since
 from app.gateway.observe.sqlite_reader import SqliteHistoryReader
-from app.gateway.policy import CacheStats, PendingApproval, Refused, ServerPolicy, UnknownApproval
+from app.gateway.policy import CacheStats, PendingApproval, Refused, ServerPolicy, ToolPolicy, UnknownApproval
 from app.gateway.policy.rules import POLICIES
 from app.gateway.runtime import ConfigSource, Gateway
 from app.gateway.security.guard import GuardMiddleware
@@ -77,6 +77,7 @@ __all__ = [
     "ServerPolicy",
     "SqliteHistory",
     "SqliteHistoryReader",
+    "ToolPolicy",
     "UnknownApproval",
     "mask_and_shorten",
     "open_access",

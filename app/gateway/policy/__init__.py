@@ -4,7 +4,7 @@ per-tool settings they all share, and `engine.CallPolicy` is the one thing the r
 
 from app.gateway.policy.approvals import PendingApproval, UnknownApproval
 from app.gateway.policy.cache import CacheStats
-from app.gateway.policy.engine import CallPolicy, PolicyCall, ServerPolicy, Ticket
+from app.gateway.policy.engine import CallPolicy, PolicyCall, ServerPolicy, Ticket, ToolPolicy
 from app.gateway.policy.refused import Refused
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "Refused",
     "ServerPolicy",
     "Ticket",
+    "ToolPolicy",
     "UnknownApproval",
 ]

@@ -57,3 +57,12 @@ def default_policy(mode: DefaultPolicy) -> RawChange:
         raw.setdefault("gateway", {})["default_policy"] = mode
 
     return change
+
+
+def gateway_settings(values: dict[str, Any]) -> RawChange:
+    """Set keys of the `gateway` block (validated by the store when it loads the result)."""
+
+    def change(raw: dict[str, Any]) -> None:
+        raw.setdefault("gateway", {}).update(values)
+
+    return change

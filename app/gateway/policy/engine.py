@@ -31,7 +31,7 @@ from app.gateway.policy.cache import PUBLIC_SCOPE, CacheKey, CacheStats, Respons
 from app.gateway.policy.concurrency import Gate, Gates
 from app.gateway.policy.rate_limit import RateLimits
 from app.gateway.policy.refused import NOT_APPROVED, Refused
-from app.gateway.policy.rules import CallRules, key_entry, resolve
+from app.gateway.policy.rules import CallRules, annotations_of, key_entry, resolve
 from app.gateway.policy.search_mode import SearchMode
 from app.gateway.security.masking import mask_and_shorten
 
@@ -67,6 +67,17 @@ class Ticket:
     @property
     def timeout(self) -> float:
         return self.rules.timeout_s
+
+
+@dataclass(frozen=True)
+class ToolPolicy:
+    """One tool of a server as the Servers tab's policy editor shows it (for the main key)."""
+
+    tool: str  # the server's own name
+    policy: str  # in force now: allow | deny | ask
+    source: str  # why ("mcpServers.x.tools.delete_*.policy", "the default policy: ...")
+    configured: str | None  # what the tool's own exact entry in the `tools` map says, if anything
+    hints: str  # "read-only", "destructive" or ""
 
 
 @dataclass(frozen=True)
@@ -226,6 +237,16 @@ class CallPolicy:
             raise ValueError(f"an approval is answered with approve, deny or always, not {answer!r}")
         return self.approvals.answer(approval_id, answer)  # type: ignore[arg-type]
 
+    async def set_tool_policy(self, server: str, tool: str, policy: str | None) -> None:
+        """Write `mcpServers.SERVER.tools.TOOL.policy` (None: remove it, so the defaults apply again)."""
+        if policy is not None and policy not in ("allow", "deny", "ask"):
+            raise ValueError(f"a policy is allow, deny or ask, not {policy!r}")
+        await self.write_config(edits.tool_policy(server, tool, policy))  # type: ignore[arg-type]
+
+    async def set_defaults(self, **gateway: Any) -> None:
+        """Write gateway settings (default_policy, approval_timeout_s, tool_search) to the config file."""
+        await self.write_config(edits.gateway_settings(gateway))
+
     # --- config and state changes ---------------------------------------------------------------------
     def applied(self, old: Config, new: Config) -> None:
         """The config in force changed: a server whose entry changed loses its cached answers."""
@@ -248,6 +269,23 @@ class CallPolicy:
         self.bus.publish(CacheCounted(server, kind))
 
     # --- what the panel shows -------------------------------------------------------------------------
+    def tool_policies(self, server: str) -> list[ToolPolicy]:
+        config = self.config()
+        child = self.supervisors.get(server)
+        entry = config.mcpServers.get(server)
+        rows = []
+        for tool in child.lists.tools if child is not None else []:
+            name = tool.get("name")
+            if not isinstance(name, str):
+                continue
+            rules = resolve(config, server, "main", tool=name, listing=tool)
+            hints = annotations_of(tool)
+            hint = "destructive" if hints.get("destructiveHint") is True else (
+                "read-only" if hints.get("readOnlyHint") is True else "")  # fmt: skip
+            own = entry.tools.get(name) if entry is not None else None
+            rows.append(ToolPolicy(name, rules.policy, rules.policy_from, own.policy if own else None, hint))
+        return rows
+
     def server_view(self, server: str) -> ServerPolicy:
         config = self.config()
         child = config.mcpServers.get(server)
