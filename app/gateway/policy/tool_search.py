@@ -10,16 +10,13 @@ against the tool's input schema before anything is sent to its server.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import bm25s
-import jsonschema
 import mcp_types as types
 import orjson
-import Stemmer
-from jsonschema.exceptions import best_match
 
 SEARCH = "switchboard__search_tools"
 GET = "switchboard__get_tool"
@@ -33,7 +30,14 @@ _STOP_TEXT = (
 )
 STOPWORDS = frozenset(_STOP_TEXT.split())
 _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
-_STEMMER = Stemmer.Stemmer("english")
+
+
+@functools.cache
+def _stemmer() -> Any:
+    # Imported on first use: numpy (bm25s) and the stemmer cost a gateway that never searches nothing.
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 LISTING: list[dict[str, Any]] = [
     {
@@ -87,7 +91,8 @@ LISTING: list[dict[str, Any]] = [
 def words(text: str) -> list[str]:
     """Lower-case stems of the words in `text`: `get_current_time`, `getCurrentTime` and "current times" meet."""
     found = [w.lower() for w in _WORD.findall(text)]
-    return _STEMMER.stemWords([w for w in found if w not in STOPWORDS])
+    stemmed: list[str] = _stemmer().stemWords([w for w in found if w not in STOPWORDS])
+    return stemmed
 
 
 def document(tool: dict[str, Any], server: str) -> list[str]:
@@ -103,8 +108,10 @@ class SearchIndex:
     """BM25 over one catalog's tools."""
 
     def __init__(self, tools: Sequence[dict[str, Any]], server_of: Callable[[str], str]) -> None:
+        import bm25s
+
         self.names = [str(t["name"]) for t in tools]
-        self._bm25: bm25s.BM25 | None = None
+        self._bm25: Any = None
         corpus = [document(t, server_of(str(t["name"]))) or ["_"] for t in tools]
         if corpus:
             self._bm25 = bm25s.BM25()
@@ -142,6 +149,9 @@ def schema_problem(tool: dict[str, Any], arguments: Any) -> str | None:
         return None
     if not isinstance(arguments, dict):
         return "the arguments must be an object"
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
     try:
         validator_class = jsonschema.validators.validator_for(schema)
         validator = validator_class(schema)

@@ -216,3 +216,27 @@ def test_the_cli_says_when_nothing_runs(isolated_home: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("switchboard: Switchboard is not running, so no call waits for approval")
     assert "Traceback" not in done.stderr
+
+
+async def test_a_waiting_call_gets_progress_keep_alives_when_its_client_asked_for_progress(gateway_factory):
+    gw = await gateway_factory({"ledger": ledger()})
+    await wait_for(running(gw, "ledger"))
+    heard: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append((progress, message))
+
+    ended: dict[str, str] = {}
+    async with Client(gw.url, mode="legacy") as client:
+
+        async def asks() -> None:
+            answer = await client.call_tool("ledger__delete_item", {"id": 3}, progress_callback=on_progress)
+            ended["done"] = text(answer)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(asks)
+            await wait_for(lambda: bool(heard), what="a keep-alive")
+            approval = gw.policy.approvals.pending()[0]
+            assert heard[0][1] == f"Waiting for approval in Switchboard (switchboard approve {approval.id})"
+            await gw.policy.answer(approval.id, "approve")
+    assert ended == {"done": "deleted 3"}
