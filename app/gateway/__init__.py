@@ -4,6 +4,9 @@ the UI, the CLI and the composition root import from here, never from the subpac
 from app.gateway.children.model import ChildState
 from app.gateway.errors import GatewayError
 from app.gateway.events import (
+    ApprovalRequested,
+    ApprovalSettled,
+    CacheCounted,
     CallFinished,
     CallRecorded,
     CallStarted,
@@ -29,6 +32,8 @@ from app.gateway.observe.observatory import Observability
 from app.gateway.observe.since import HELP as SINCE_HELP
 from app.gateway.observe.since import parse_since
 from app.gateway.observe.sqlite_reader import SqliteHistoryReader
+from app.gateway.policy import CacheStats, PendingApproval, Refused, ServerPolicy, ToolPolicy, UnknownApproval
+from app.gateway.policy.rules import POLICIES
 from app.gateway.runtime import ConfigSource, Gateway
 from app.gateway.security.guard import GuardMiddleware
 from app.gateway.security.identity import MAIN, KeyIdentity
@@ -38,7 +43,12 @@ from app.gateway.security.verifier import KeyVerifier
 __all__ = [
     "CALL_STATUSES",
     "MAIN",
+    "POLICIES",
     "SINCE_HELP",
+    "ApprovalRequested",
+    "ApprovalSettled",
+    "CacheCounted",
+    "CacheStats",
     "CallFinished",
     "CallRecord",
     "CallRecorded",
@@ -62,8 +72,13 @@ __all__ = [
     "KeyIdentity",
     "KeyVerifier",
     "Observability",
+    "PendingApproval",
+    "Refused",
+    "ServerPolicy",
     "SqliteHistory",
     "SqliteHistoryReader",
+    "ToolPolicy",
+    "UnknownApproval",
     "mask_and_shorten",
     "open_access",
     "parse_since",

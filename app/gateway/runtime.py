@@ -21,12 +21,16 @@ import anyio
 import uvicorn
 
 from app import __version__
-from app.config.models import ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
+from app.config.models import POLICY_FIELDS, ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
 from app.gateway.children.supervisor import ChildState, ChildSupervisor
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
 from app.gateway.http.app import GatewayApp
 from app.gateway.http.serving import bind_socket, bounded_protocol, embedded_server
+from app.gateway.policy import CallPolicy
+from app.gateway.policy.admin_api import PREFIX as APPROVALS_PREFIX
+from app.gateway.policy.admin_api import approvals_route
+from app.gateway.policy.edits import EditError, RawChange
 from app.gateway.routing.catalog import Catalog
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
 from app.gateway.routing.handlers import Router, build_server
@@ -51,6 +55,8 @@ class ConfigSource(Protocol):
     def subscribe(self, listener: Callable[[ConfigChanged], None]) -> Callable[[], None]: ...
 
     def set_enabled(self, name: str, enabled: bool) -> LoadedConfig: ...
+
+    def update(self, change: Callable[[dict[str, Any]], None]) -> LoadedConfig: ...
 
 
 @dataclass
@@ -85,8 +91,11 @@ class Gateway:
         self._apply_lock = anyio.Lock()
         self._unsubscribe: Callable[[], None] | None = None
         self.started_at: float | None = None
+        # Limits, the cache, tool search and approvals: between the router and the children.
+        self.policy = CallPolicy(lambda: self.applied, self.supervisors, self.bus, self.write_config)
         # More HTTP routes by path prefix (the admin API, /metrics), served behind the guard. Add before start().
-        self.routes: dict[str, ASGIApp] = {}
+        self.routes: dict[str, ASGIApp] = {APPROVALS_PREFIX: approvals_route(self.policy.approvals.pending,
+                                                                             self.policy.answer)}
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -359,6 +368,14 @@ class Gateway:
             supervisor.reset_backoff()
             await self._start_child(supervisor)
 
+    async def write_config(self, change: RawChange) -> None:
+        """Save a change to the config file (the store's locked write, off this loop) and follow it at once."""
+        try:
+            loaded = await anyio.to_thread.run_sync(self.config.update, change)
+        except (ConfigError, EditError) as exc:
+            raise GatewayError(exc.sentence() if isinstance(exc, ConfigError) else str(exc)) from None
+        await self.apply(loaded.config)
+
     def _config_changed(self, event: ConfigChanged) -> None:
         """On the gateway's loop: the store says the file changed (or broke). Apply it in a task."""
         if self._tg is None:
@@ -383,6 +400,7 @@ class Gateway:
         """Follow `new`: only the children whose entry changed are restarted. Returns what changed."""
         async with self._apply_lock:
             old, self.applied = self.applied, new
+            self.policy.applied(old, new)
             if self._tg is None:
                 return []
             changes = []
@@ -394,7 +412,7 @@ class Gateway:
                 if name not in old_names:
                     await self._add_child(name, new)
                     changes.append(f"added {name}")
-                elif _entry(old, name) != _entry(new, name):
+                elif _entry(old, name) != _entry(new, name):  # policy fields alone never restart a server
                     await self._stop_child(name)
                     supervisor = self.supervisors[name]
                     supervisor.reconfigure(new.mcpServers.get(name), new.invalid.get(name))
@@ -403,6 +421,8 @@ class Gateway:
                     if supervisor.enabled:
                         await self._start_child(supervisor)
                     changes.append(f"updated {name}")
+                elif old.mcpServers.get(name) != new.mcpServers.get(name):
+                    changes.append(f"call settings of {name}")
             if old.gateway != new.gateway:
                 changes.append("gateway settings")
             return changes
@@ -428,8 +448,10 @@ class Gateway:
         self.bus.publish(GatewayStateChanged(state, self.url, self.error))
 
 
-def _entry(config: Config, name: str) -> tuple[ChildConfig | None, str | None]:
-    return config.mcpServers.get(name), config.invalid.get(name)
+def _entry(config: Config, name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """What running the server depends on: its entry less the fields that only shape calls (POLICY_FIELDS)."""
+    child: ChildConfig | None = config.mcpServers.get(name)
+    return (None if child is None else child.model_dump(exclude=set(POLICY_FIELDS))), config.invalid.get(name)
 
 
 def _changed_kinds(old: Catalog, new: Catalog) -> set[str]:
