@@ -9,8 +9,11 @@ integer ids on the same stdin; everything that is not an answer to one of them (
 notifications, answers to the SDK's requests) goes on to the SDK session as before.
 
 Used for handshake-era stdio children and calls that want no progress; everything else takes the SDK's
-path. A call that times out or is cancelled sends the child `notifications/cancelled`; when the
-connection ends, every call waiting here is answered with the reason at once.
+path. A child's log lines for a call come before its answer on stdout, and the client must see them in
+that order: the SDK delivers them on tasks of its own, so an answer waits (briefly, bounded) until every
+log line read before it has been handed on. A call that times out or is cancelled sends the child
+`notifications/cancelled`; when the connection ends, every call waiting here is answered with the reason
+at once.
 """
 
 from __future__ import annotations
@@ -30,12 +33,17 @@ PREFIX = "sb-"
 Send = Callable[[bytes], Awaitable[None]]
 
 
+# How long an answer waits for the log lines read before it (a log line the SDK drops never arrives).
+LOG_ORDER_WAIT_S = 1.0
+
+
 class _Waiter:
-    __slots__ = ("answer", "done")
+    __slots__ = ("answer", "done", "logs_before")
 
     def __init__(self) -> None:
         self.done = anyio.Event()
         self.answer: dict[str, Any] | None = None
+        self.logs_before = 0
 
 
 class FastLane:
@@ -45,11 +53,15 @@ class FastLane:
         self._ids = itertools.count(1)
         self._ended: str | None = None
         self.sent = 0  # requests that took this lane
+        self._logs_read = 0  # the child's log notifications handed to the SDK ...
+        self._logs_handed_on = 0  # ... and those the relay has passed on (or dropped) since
+        self._logs_caught_up = anyio.Event()
 
     # --- the transport's side ---------------------------------------------------------------------
     def attach(self, send: Send) -> None:
         """The connection is up: `send(line)` writes one line to the child's stdin (the SDK's writer too)."""
         self._send, self._ended = send, None
+        self._logs_read = self._logs_handed_on = 0  # a new connection: nothing of the old one is owed
 
     @property
     def waiting(self) -> bool:
@@ -78,8 +90,18 @@ class FastLane:
         if waiter is None:
             return False, replaced
         waiter.answer = message
+        waiter.logs_before = self._logs_read
         waiter.done.set()
         return True, replaced
+
+    def log_read(self) -> None:
+        """On the reader's task: a log notification went to the SDK."""
+        self._logs_read += 1
+
+    def log_handed_on(self) -> None:
+        """The relay is done with one log notification."""
+        self._logs_handed_on += 1
+        self._logs_caught_up.set()
 
     def end(self, reason: str) -> None:
         """The connection ended: whatever still waits gets its answer now."""
@@ -118,6 +140,8 @@ class FastLane:
                 self._waiting.pop(request_id, None)
                 await self._cancel(request_id)
         message = waiter.answer
+        if message is not None and waiter.logs_before > self._logs_handed_on:
+            await self._logs_before(waiter.logs_before)
         if message is None:
             if self._ended is not None:
                 raise MCPError(CONNECTION_CLOSED, self._ended)
@@ -127,6 +151,15 @@ class FastLane:
             raise MCPError(int(error.get("code", -32603)), str(error.get("message", "")), error.get("data"))
         result = message.get("result")
         return result if isinstance(result, dict) else {}
+
+    async def _logs_before(self, count: int) -> None:
+        with anyio.move_on_after(LOG_ORDER_WAIT_S):
+            while self._logs_handed_on < count:
+                if self._logs_caught_up.is_set():
+                    self._logs_caught_up = anyio.Event()
+                await self._logs_caught_up.wait()
+            return
+        self._logs_handed_on = max(self._logs_handed_on, count)  # one was dropped: count it, never wait twice
 
     async def _cancel(self, request_id: str) -> None:
         send = self._send

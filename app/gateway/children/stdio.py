@@ -144,6 +144,8 @@ async def stdio_transport(
                         if message is None:
                             junk.warning("printed a line that is not JSON-RPC: %.120r", line)
                             continue
+                        if lane is not None and _is_log(message):
+                            lane.log_read()
                         try:
                             await read_writer.send(message)
                         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
@@ -205,6 +207,10 @@ def _parse(line: bytes) -> tuple[SessionMessage | None, bool]:
         except ValueError:
             return None, True
     return None, False
+
+
+def _is_log(message: SessionMessage) -> bool:
+    return getattr(message.message, "method", None) == "notifications/message"
 
 
 def _size(n: int) -> str:

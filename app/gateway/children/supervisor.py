@@ -365,7 +365,10 @@ class ChildSupervisor:
         return await self.relay.list_roots(self.name)
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        await self.relay.log_message(self.name, params)
+        try:
+            await self.relay.log_message(self.name, params)
+        finally:
+            self._lane.log_handed_on()  # a fast-lane answer read after this line may go out now
 
     async def _listen(self, client: Client) -> None:
         try:
