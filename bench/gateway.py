@@ -28,7 +28,9 @@ def write_config(home: Path, **gateway: object) -> Path:
     path = home / "bench-config.json"
     home.mkdir(parents=True, exist_ok=True)
     child = {"command": CHILD_ARGV[0], "args": CHILD_ARGV[1:], "cwd": str(ROOT)}
-    settings = {"host": "127.0.0.1", "port": 0, **gateway}
+    # The idle-sessions row holds 1,000 sessions, each on a connection of its own from 127.0.0.1: more than
+    # the gateway's per-address cap (256, so one client cannot hold every socket) lets a single address open.
+    settings = {"host": "127.0.0.1", "port": 0, "max_connections_per_client": 1100, **gateway}
     path.write_text(json.dumps({"gateway": settings, "mcpServers": {CHILD: child}}))
     return path
 
