@@ -21,11 +21,17 @@ import anyio
 import uvicorn
 
 from app import __version__
-from app.config.models import ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
+from app.config.models import ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig, RemoteServer
+from app.gateway.children.loopback import SignInError
+from app.gateway.children.oauth import ChildCredentials
+from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn, sign_in, sign_out
 from app.gateway.children.supervisor import ChildState, ChildSupervisor
+from app.gateway.children.tokens import TokenStore
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
 from app.gateway.http.app import GatewayApp
+from app.gateway.http.credentials import PREFIX as CREDENTIALS_PREFIX
+from app.gateway.http.credentials import credentials_routes
 from app.gateway.http.serving import bind_socket, bounded_protocol, embedded_server
 from app.gateway.routing.catalog import Catalog
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
@@ -61,9 +67,18 @@ class _Running:
 
 
 class Gateway:
-    def __init__(self, config: ConfigSource, *, log_dir: Path, guard: Guard, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        config: ConfigSource,
+        *,
+        log_dir: Path,
+        guard: Guard,
+        bus: EventBus | None = None,
+        tokens: TokenStore | None = None,
+    ) -> None:
         """`guard` wraps the HTTP app: the API key and Host/Origin checks as users run it, or
-        `http.serving.open_access` (tests, embedding), which must be asked for by name."""
+        `http.serving.open_access` (tests, embedding), which must be asked for by name. `tokens`: where
+        remote servers' sign-ins are kept (None: nowhere; a server that asks for OAuth needs a sign-in)."""
         self.config = config
         self.log_dir = log_dir
         self.guard = guard
@@ -86,7 +101,10 @@ class Gateway:
         self._unsubscribe: Callable[[], None] | None = None
         self.started_at: float | None = None
         # More HTTP routes by path prefix (the admin API, /metrics), served behind the guard. Add before start().
-        self.routes: dict[str, ASGIApp] = {}
+        self.routes: dict[str, ASGIApp] = {CREDENTIALS_PREFIX: credentials_routes(self.credentials_changed)}
+        self.tokens = tokens
+        self.credentials = ChildCredentials(tokens)
+        self._signing_in: set[str] = set()
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -124,11 +142,7 @@ class Gateway:
         return any(s.enabled and not s.first_start.is_set() for s in self.supervisors.values())
 
     def health(self) -> dict[str, Any]:
-        children = {
-            s.name: {"state": s.state.value, "tools": len(s.lists.tools), **({"retry_at": s.next_retry_at}
-                     if s.next_retry_at else {})}
-            for s in self.children()
-        }
+        children = {s.name: _child_health(s) for s in self.children()}
         wanted = [s for s in self.children() if s.enabled or s.invalid is not None]  # a broken entry counts
         if self.state != "running":
             status = self.state
@@ -289,6 +303,7 @@ class Gateway:
             on_lists_changed=self._lists_changed,
             settings=lambda: self.applied.gateway,
             invalid=config.invalid.get(name),
+            credentials=self.credentials,
         )
         self.supervisors[name] = supervisor
         if supervisor.invalid is not None:
@@ -358,6 +373,53 @@ class Gateway:
             supervisor.reset_backoff()
             await self._start_child(supervisor)
 
+    # --- signing in to remote servers ---------------------------------------------------------------
+    async def sign_in(self, name: str, open_url: OpenUrl, timeout: float = SIGN_IN_TIMEOUT_S) -> SignedIn:
+        """Sign in to the remote server `name` (its OAuth, in the browser `open_url` opens), keep the tokens
+        and reconnect it with them. Raises GatewayError, a sentence (also when the sign-in fails)."""
+        config = self._remote(name)
+        if self.tokens is None:
+            raise GatewayError("This gateway was started without a place to keep sign-ins.")
+        if name in self._signing_in:
+            raise GatewayError(f"A sign-in to '{name}' is already waiting for the browser; finish that one.")
+        self._signing_in.add(name)
+        try:
+            signed = await sign_in(name, config, self.tokens, open_url=open_url, timeout=timeout)
+        except SignInError as exc:
+            raise GatewayError(str(exc)) from None
+        finally:
+            self._signing_in.discard(name)
+        log.info("%s", signed.sentence())
+        await self.credentials_changed(name)
+        return signed
+
+    async def sign_out(self, name: str) -> None:
+        """Forget the kept sign-in of `name`; it waits for a new one. Raises GatewayError."""
+        self._remote(name)
+        if self.tokens is not None:
+            try:
+                await sign_out(name, self.tokens)
+            except Exception as exc:
+                raise GatewayError(f"Could not forget the sign-in of '{name}': {exc}") from None
+        await self.credentials_changed(name)
+
+    async def credentials_changed(self, name: str) -> None:
+        """The kept sign-in of `name` changed (`switchboard login`/`logout`): reconnect it with what is kept now."""
+        supervisor = self.supervisors.get(name)
+        if supervisor is None:
+            raise GatewayError(f"There is no server named '{name}' in the config.")
+        if supervisor.enabled and self._tg is not None:
+            await self.restart_child(name)
+
+    def _remote(self, name: str) -> RemoteServer:
+        supervisor = self.supervisors.get(name)
+        config = self.applied.mcpServers.get(name)
+        if supervisor is None or config is None:
+            raise GatewayError(f"There is no server named '{name}' in the config.")
+        if not isinstance(config, RemoteServer):
+            raise GatewayError(f"'{name}' is a local command; only remote servers are signed in to.")
+        return config
+
     def _config_changed(self, event: ConfigChanged) -> None:
         """On the gateway's loop: the store says the file changed (or broke). Apply it in a task."""
         if self._tg is None:
@@ -425,6 +487,17 @@ class Gateway:
     def _set_state(self, state: str) -> None:
         self.state = state
         self.bus.publish(GatewayStateChanged(state, self.url, self.error))
+
+
+def _child_health(child: ChildSupervisor) -> dict[str, Any]:
+    """A child in /health: its state and tool count; when it waits for a sign-in, what it asks for."""
+    body: dict[str, Any] = {"state": child.state.value, "tools": len(child.lists.tools)}
+    if child.next_retry_at:
+        body["retry_at"] = child.next_retry_at
+    if child.state == ChildState.NEEDS_SIGN_IN and child.sign_in is not None:
+        body["sign_in"] = {"issuer": child.sign_in.issuer, "scopes": list(child.sign_in.scopes),
+                           "expired": child.sign_in.expired}
+    return body
 
 
 def _entry(config: Config, name: str) -> tuple[ChildConfig | None, str | None]:
