@@ -35,12 +35,14 @@ from mcp.server.auth.provider import (
     TokenError,
     construct_redirect_uri,
 )
-from mcp.server.auth.routes import create_auth_routes
+from mcp.server.auth.handlers.metadata import MetadataHandler
+from mcp.server.auth.routes import build_metadata, create_auth_routes
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from mcp.shared.exceptions import MCPDeprecationWarning
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 warnings.simplefilter("ignore", MCPDeprecationWarning)
 
@@ -112,6 +114,12 @@ class AuthServer:
 
     # -- OAuthAuthorizationServerProvider -----------------------------------------------------------
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if client_id in self.documents:
+            return OAuthClientInformationFull(
+                client_id=client_id, redirect_uris=self.documents[client_id],  # type: ignore[arg-type]
+                token_endpoint_auth_method="none", grant_types=["authorization_code", "refresh_token"],
+                scope=" ".join(self.scopes),
+            )
         return self.clients.get(client_id)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
@@ -168,12 +176,25 @@ class AuthServer:
         return OAuthToken(access_token=access, refresh_token=refresh, expires_in=self.access_lifetime,
                           scope=" ".join(scopes))
 
+    # Client ID Metadata Documents this server "fetches" (an https URL cannot be served on 127.0.0.1):
+    # client_id URL -> the redirect URIs its document lists.
+    documents: dict[str, list[str]] = field(default_factory=dict)
+    scopes: list[str] = field(default_factory=list)
+
     def app(self, scopes: list[str], *, registration: bool = True) -> Starlette:
+        self.scopes = scopes
+        registering = ClientRegistrationOptions(enabled=registration, valid_scopes=scopes)
+        revoking = RevocationOptions(enabled=True)
         routes = create_auth_routes(
-            self, AnyHttpUrl(self.url),
-            client_registration_options=ClientRegistrationOptions(enabled=registration, valid_scopes=scopes),
-            revocation_options=RevocationOptions(enabled=True),
+            self, AnyHttpUrl(self.url), client_registration_options=registering, revocation_options=revoking
         )
+        metadata = build_metadata(AnyHttpUrl(self.url), None, registering, revoking)
+
+        async def announce(request: Any) -> Any:  # the SDK's routes never announce metadata documents
+            metadata.client_id_metadata_document_supported = bool(self.documents) or None
+            return await MetadataHandler(metadata).handle(request)
+
+        routes[0] = Route(routes[0].path, announce, methods=["GET"])
         return Starlette(routes=routes)
 
 
