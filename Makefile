@@ -53,9 +53,11 @@ test: $(STAMP) $(NODE_DEPS) system-deps lint
 conformance: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/gateway/test_conformance.py
 
-# Installs the peer gateways it compares against into bench/.peers/ (not the app's venv) on first use.
+# Installs the peer gateways it compares against into bench/.peers/ (not the app's venv) on first use;
+# then tool search mode on a catalog of real servers (also installed under bench/.peers/).
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.tool_search
 
 package: $(STAMP)
 	$(BIN)/pyinstaller --noconfirm build.spec

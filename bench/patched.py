@@ -28,11 +28,19 @@ def gc() -> None:
     _gc.set_threshold(50_000, 20, 100)
 
 
+def no_fast_lane() -> None:
+    """Every relayed call on the SDK's client path, as before app/gateway/children/fast_lane.py."""
+    from app.gateway.children.fast_lane import FastLane
+
+    FastLane.open = property(lambda self: False)  # type: ignore[method-assign,assignment]
+
+
 # nodelay, json, stdio_lines and sse_encode measured here first; they are in the app now
 # (runtime.bind_socket, streamable.py, sdk_fixes.py), so they are no longer patches.
 PATCHES: dict[str, Callable[[], None]] = {
     "uvloop": uvloop,
     "gc": gc,
+    "no_fast_lane": no_fast_lane,
 }
 
 

@@ -123,7 +123,7 @@ def test_no_display_runs_headless_with_a_default_config(tmp_path, monkeypatch):
         )
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
-        assert "No display found: running the gateway headless" in proc.stderr.read()
+        assert "No display found. Running the gateway headless (switchboard serve)." in proc.stderr.read()
     finally:
         proc.kill()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
-from app.config import ConfigError, ConfigStore
+from app.config import ClientKey, ConfigError, ConfigStore
 from app.launch import config_store
 from app.secrets import client_keys
 from app.secrets.client_keys import ClientKeyError
@@ -37,6 +37,16 @@ def add_parsers(subparsers: Any, _config_arg: Any) -> None:
     add.add_argument("--servers", type=_names, help="comma-separated servers it may use (default: all)")
     add.add_argument("--tools", type=_names, help="comma-separated tools it may call, as server__tool (default: all)")
     add.add_argument(
+        "--tool-search", action=argparse.BooleanOptionalAction, default=None,
+        help="this client sees three search tools instead of every tool (default: gateway.tool_search)",
+    )
+    add.add_argument("--rate-limit", type=_rate, metavar="N/min", help="at most N calls a minute, across servers")
+    add.add_argument("--burst", type=_positive, metavar="M", help="calls at once within --rate-limit (default N/6)")
+    add.add_argument(
+        "--policy", type=_policy, action="append", metavar="GLOB=POLICY",
+        help="allow, deny or ask for the tools GLOB matches (server__tool names); repeat for more",
+    )
+    add.add_argument(
         "--keep", action="store_true",
         help="also keep the key in the keyring (or a 0600 file) for `switchboard stdio --key-name NAME`",
     )
@@ -51,6 +61,30 @@ def add_parsers(subparsers: Any, _config_arg: Any) -> None:
     revoke.add_argument("name")
     _config_arg(revoke)
     revoke.set_defaults(func=keys_revoke)
+
+
+def _rate(text: str) -> float:
+    number, _, unit = text.strip().partition("/")
+    try:
+        value = float(number)
+    except ValueError:
+        value = 0.0
+    if value <= 0 or unit.strip().lower() not in ("min", "m", "minute"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give calls per minute as N/min, e.g. 60/min")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return int(text)
+
+
+def _policy(text: str) -> tuple[str, str]:
+    glob, _, policy = text.partition("=")
+    if not glob.strip() or policy.strip() not in ("allow", "deny", "ask"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give GLOB=allow, GLOB=deny or GLOB=ask, e.g. 'files__write*=ask'")
+    return glob.strip(), policy.strip()
 
 
 def _names(text: str) -> list[str]:
@@ -114,14 +148,21 @@ def rotate_key(args: argparse.Namespace) -> int:
 def keys_add(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
-        key = client_keys.add(config, args.name, servers=args.servers, tools=args.tools)
+        if args.burst is not None and args.rate_limit is None:
+            return _fail("--burst needs --rate-limit N/min")
+        rate = None if args.rate_limit is None else {"per_minute": args.rate_limit, "burst": args.burst}
+        key = client_keys.add(
+            config, args.name, servers=args.servers, tools=args.tools, tool_search=args.tool_search,
+            rate_limit=rate, policy=dict(args.policy or []),
+        )  # fmt: skip
         known = set(config.config.mcpServers) | set(config.config.invalid)
         if args.keep:
             _store(args).keep(args.name, key)
     except (ClientKeyError, ConfigError, KeyStoreError) as exc:
         return _fail(str(exc))
     print(key)
-    _say(f"Added the key {args.name!r}: it may use {_limits(args.servers, args.tools)}.")
+    entry = next(e for e in client_keys.list_keys(config) if e.name == args.name)
+    _say(f"Added the key {args.name!r}: it may use {_limits(entry)}.")
     for server in args.servers or []:
         if server not in known:
             _say(f"Note: there is no server named {server!r} in {config.path} yet.")
@@ -141,7 +182,7 @@ def keys_list(args: argparse.Namespace) -> int:
         _say("There are no per-client keys. Add one with `switchboard keys add NAME`.")
         return 0
     for entry in entries:
-        print(f"{entry.name}: {_limits(entry.servers, entry.tools)}")
+        print(f"{entry.name}: {_limits(entry)}")
     return 0
 
 
@@ -155,8 +196,13 @@ def keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _limits(servers: list[str] | None, tools: list[str] | None) -> str:
-    where = "every server" if servers is None else "the servers " + ", ".join(servers)
-    if tools is None:
-        return f"{where}, every tool"
-    return f"{where}, only the tools " + ", ".join(tools)
+def _limits(entry: ClientKey) -> str:
+    where = "every server" if entry.servers is None else "the servers " + ", ".join(entry.servers)
+    text = f"{where}, every tool" if entry.tools is None else f"{where}, only the tools " + ", ".join(entry.tools)
+    if entry.tool_search is not None:
+        text += "; tool search mode" if entry.tool_search else "; every tool listed (no tool search)"
+    if entry.rate_limit is not None:
+        text += f"; at most {entry.rate_limit.describe()}"
+    if entry.policy:
+        text += "; policy " + ", ".join(f"{glob}={policy}" for glob, policy in entry.policy.items())
+    return text

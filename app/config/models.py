@@ -16,6 +16,54 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 DEFAULT_PORT = 8765
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MiB = 1024 * 1024
+# What may happen to a tool call: run it, refuse it, or pause it until someone approves it.
+Policy = Literal["allow", "deny", "ask"]
+# The default for tools no setting names: ask before destructive ones (destructiveHint), allow everything; or
+# "strict": ask also before every tool that does not say it is read-only (readOnlyHint).
+DefaultPolicy = Literal["ask-destructive", "allow", "strict"]
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `per_minute` calls on average, up to `burst` at once (default: ten seconds' worth)."""
+
+    model_config = ConfigDict(extra="forbid")
+    per_minute: float = Field(gt=0, le=1_000_000)
+    burst: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @property
+    def capacity(self) -> int:
+        return self.burst if self.burst is not None else max(1, round(self.per_minute / 6))
+
+    def describe(self) -> str:
+        return f"{self.per_minute:g} calls/min, burst {self.capacity}"
+
+
+class ToolSettings(BaseModel):
+    """Settings for the tools a glob in a server's `tools` map matches (the server's own tool names).
+    Unset fields fall back to the server's entry, then to the gateway's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    cache_ttl_s: float | None = Field(default=None, ge=0)  # listing a tool here with a TTL makes it cacheable
+    timeout_s: float | None = Field(default=None, gt=0)
+    max_concurrency: int | None = Field(default=None, ge=1)  # in flight at once for the tools this glob matches
+    queue_size: int | None = Field(default=None, ge=0)
+    rate_limit: RateLimit | None = None
+    policy: Policy | None = None
+    pinned: bool = False  # in tool search mode, still listed as itself
+
+
+def _tool_globs(value: dict[str, ToolSettings]) -> dict[str, ToolSettings]:
+    for glob in value:
+        if not glob.strip():
+            raise ValueError("a tool glob must not be empty (use \"*\" for every tool)")
+    return value
+
+
+def _policy_globs(value: dict[str, Policy]) -> dict[str, Policy]:
+    for glob in value:
+        if not glob.strip():
+            raise ValueError("a tool glob must not be empty (use \"*\" for every tool)")
+    return value
 
 
 class ClientKey(BaseModel):
@@ -28,6 +76,12 @@ class ClientKey(BaseModel):
     tools: list[str] | None = None  # published names (server__tool); None: every tool of the allowed servers
     # With `tools` set: also see the prompts and resources of those tools' servers (False: tools only).
     tool_servers_content: bool = True
+    tool_search: bool | None = None  # None: gateway.tool_search decides
+    rate_limit: RateLimit | None = None  # every call this key makes, across servers
+    # GLOB (of published names, server__tool) -> policy; for this key's calls it comes before the servers' own.
+    policy: dict[str, Policy] = Field(default_factory=dict)
+
+    _globs = field_validator("policy")(_policy_globs)
 
 
 class GatewaySettings(BaseModel):
@@ -56,6 +110,12 @@ class GatewaySettings(BaseModel):
     # OpenTelemetry: spans exported over OTLP/HTTP to this URL (".../v1/traces"); needs the `otel` extra.
     otel_endpoint: str | None = None
     otel_service_name: str = Field(default="switchboard", min_length=1)
+    # Tool search mode for every key that does not say otherwise: clients see a few gateway tools
+    # (search, get a schema, call) instead of every tool.
+    tool_search: bool = False
+    default_policy: DefaultPolicy = "ask-destructive"
+    approval_timeout_s: float = Field(default=60.0, gt=0, le=86400)  # an unanswered approval is refused then
+    cache_max_mb: float = Field(default=64.0, gt=0)  # the response cache's size, all servers together
     client_keys: list[ClientKey] = Field(default_factory=list)
 
     @field_validator("otel_endpoint")
@@ -86,6 +146,21 @@ class _ChildBase(BaseModel):
     timeout_s: float | None = Field(default=None, gt=0)  # overrides gateway.call_timeout_s for this server
     # Roots this server gets when it asks outside any client's call (the filesystem server asks at start).
     roots: list[str] = Field(default_factory=list)
+    # Call policy, applied without restarting the server (app/gateway/policy). Unset: the gateway's defaults.
+    cache_ttl_s: float | None = Field(default=None, ge=0)  # results of its read-only tools are kept this long
+    max_concurrency: int | None = Field(default=None, ge=1)  # calls in flight at once (default 8 stdio, 32 remote)
+    queue_size: int | None = Field(default=None, ge=0)  # calls waiting for a free slot (default 128)
+    rate_limit: RateLimit | None = None
+    policy: Policy | None = None  # every tool of this server, unless its `tools` entry says otherwise
+    tools: dict[str, ToolSettings] = Field(default_factory=dict)  # GLOB of the server's own tool names -> settings
+
+    _globs = field_validator("tools")(_tool_globs)
+
+
+# The entry's fields that only change how calls are handled: changing them never restarts the server.
+POLICY_FIELDS = frozenset(
+    {"timeout_s", "cache_ttl_s", "max_concurrency", "queue_size", "rate_limit", "policy", "tools"}
+)
 
 
 class StdioServer(_ChildBase):

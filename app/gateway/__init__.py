@@ -7,6 +7,9 @@ from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, SignedIn, sign_in, s
 from app.gateway.children.tokens import TokenStore
 from app.gateway.errors import GatewayError
 from app.gateway.events import (
+    ApprovalRequested,
+    ApprovalSettled,
+    CacheCounted,
     CallFinished,
     CallRecorded,
     CallStarted,
@@ -34,6 +37,8 @@ from app.gateway.observe.observatory import Observability
 from app.gateway.observe.since import HELP as SINCE_HELP
 from app.gateway.observe.since import parse_since
 from app.gateway.observe.sqlite_reader import SqliteHistoryReader
+from app.gateway.policy import CacheStats, PendingApproval, Refused, ServerPolicy, ToolPolicy, UnknownApproval
+from app.gateway.policy.rules import POLICIES
 from app.gateway.runtime import ConfigSource, Gateway
 from app.gateway.security.guard import GuardMiddleware
 from app.gateway.security.identity import MAIN, KeyIdentity
@@ -44,8 +49,13 @@ __all__ = [
     "CALL_STATUSES",
     "CREDENTIALS_ROUTE",
     "MAIN",
+    "POLICIES",
     "SIGN_IN_TIMEOUT_S",
     "SINCE_HELP",
+    "ApprovalRequested",
+    "ApprovalSettled",
+    "CacheCounted",
+    "CacheStats",
     "CallFinished",
     "CallRecord",
     "CallRecorded",
@@ -69,12 +79,17 @@ __all__ = [
     "KeyIdentity",
     "KeyVerifier",
     "Observability",
+    "PendingApproval",
+    "Refused",
+    "ServerPolicy",
     "SignInChallenge",
     "SignInError",
     "SignedIn",
     "SqliteHistory",
     "SqliteHistoryReader",
     "TokenStore",
+    "ToolPolicy",
+    "UnknownApproval",
     "credentials_url",
     "mask_and_shorten",
     "open_access",

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the records module imports nothing of ours; this keeps events.py free of the observe package
+if TYPE_CHECKING:  # these modules import nothing of ours at run time; events.py stays free of their packages
     from app.gateway.observe.records import CallRecord
+    from app.gateway.policy.approvals import PendingApproval
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class CallFinished:
     duration_ms: float
     result: Any = None  # a shortened copy, never the full payload
     error: str | None = None
+    cached: bool = False  # answered from the response cache: the child never saw it
+    decided_by: str | None = None  # "user" | "policy" | "timeout": who settled whether a tool call may run
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,28 @@ class CallRecorded:
     record: CallRecord
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    """A call waits for approval (its policy is `ask`): the tray and the panel show it."""
+
+    approval: PendingApproval
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalSettled:
+    approval_id: str
+    outcome: str  # "approved" | "denied" | "timed out" | "withdrawn" (the client went away)
+    decided_by: str | None  # "user" | "timeout" | None (withdrawn)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheCounted:
+    """The response cache answered a call (hit), missed one, or evicted an entry for room (for /metrics)."""
+
+    server: str
+    kind: str  # "hit" | "miss" | "evict"
+
+
 Event = (
     ChildStateChanged
     | CatalogChanged
@@ -111,6 +136,9 @@ Event = (
     | CallRecorded
     | GatewayStateChanged
     | ConfigApplied
+    | ApprovalRequested
+    | ApprovalSettled
+    | CacheCounted
 )
 Listener = Callable[[Event], None]
 

@@ -21,10 +21,10 @@ import anyio
 import uvicorn
 
 from app import __version__
-from app.config.models import ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig, RemoteServer
-from app.gateway.children.loopback import SignInError
+from app.config.models import POLICY_FIELDS, ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
 from app.gateway.children.oauth import ChildCredentials
-from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn, sign_in, sign_out
+from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn
+from app.gateway.children.sign_ins import RemoteSignIns
 from app.gateway.children.supervisor import ChildState, ChildSupervisor
 from app.gateway.children.tokens import TokenStore
 from app.gateway.errors import GatewayError
@@ -33,6 +33,10 @@ from app.gateway.http.app import GatewayApp
 from app.gateway.http.credentials import PREFIX as CREDENTIALS_PREFIX
 from app.gateway.http.credentials import credentials_routes
 from app.gateway.http.serving import bind_socket, bounded_protocol, embedded_server
+from app.gateway.policy import CallPolicy
+from app.gateway.policy.admin_api import PREFIX as APPROVALS_PREFIX
+from app.gateway.policy.admin_api import approvals_route
+from app.gateway.policy.edits import EditError, RawChange
 from app.gateway.routing.catalog import Catalog
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
 from app.gateway.routing.handlers import Router, build_server
@@ -57,6 +61,8 @@ class ConfigSource(Protocol):
     def subscribe(self, listener: Callable[[ConfigChanged], None]) -> Callable[[], None]: ...
 
     def set_enabled(self, name: str, enabled: bool) -> LoadedConfig: ...
+
+    def update(self, change: Callable[[dict[str, Any]], None]) -> LoadedConfig: ...
 
 
 @dataclass
@@ -100,11 +106,17 @@ class Gateway:
         self._apply_lock = anyio.Lock()
         self._unsubscribe: Callable[[], None] | None = None
         self.started_at: float | None = None
+        # Limits, the cache, tool search and approvals: between the router and the children.
+        self.policy = CallPolicy(lambda: self.applied, self.supervisors, self.bus, self.write_config)
         # More HTTP routes by path prefix (the admin API, /metrics), served behind the guard. Add before start().
-        self.routes: dict[str, ASGIApp] = {CREDENTIALS_PREFIX: credentials_routes(self.credentials_changed)}
         self.tokens = tokens
         self.credentials = ChildCredentials(tokens)
-        self._signing_in: set[str] = set()
+        self.sign_ins = RemoteSignIns(tokens, self.supervisors, lambda: self.applied, self.restart_child,
+                                      lambda: self._tg is not None)
+        self.routes: dict[str, ASGIApp] = {
+            APPROVALS_PREFIX: approvals_route(self.policy.approvals.pending, self.policy.answer),
+            CREDENTIALS_PREFIX: credentials_routes(self.sign_ins.changed),
+        }
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -217,6 +229,7 @@ class Gateway:
             timeout_keep_alive=max(1, round(settings.read_timeout_s)),
             ws="none",
             server_header=False,
+            proxy_headers=False,  # no proxy in front: X-Forwarded-* must not be believed, nor parsed per request
             h11_max_incomplete_event_size=64 * 1024,
         )
         server = embedded_server(config)
@@ -373,52 +386,26 @@ class Gateway:
             supervisor.reset_backoff()
             await self._start_child(supervisor)
 
-    # --- signing in to remote servers ---------------------------------------------------------------
+    # --- signing in to remote servers (children/sign_ins.py) ----------------------------------------
     async def sign_in(self, name: str, open_url: OpenUrl, timeout: float = SIGN_IN_TIMEOUT_S) -> SignedIn:
-        """Sign in to the remote server `name` (its OAuth, in the browser `open_url` opens), keep the tokens
-        and reconnect it with them. Raises GatewayError, a sentence (also when the sign-in fails)."""
-        config = self._remote(name)
-        if self.tokens is None:
-            raise GatewayError("This gateway was started without a place to keep sign-ins.")
-        if name in self._signing_in:
-            raise GatewayError(f"A sign-in to '{name}' is already waiting for the browser; finish that one.")
-        self._signing_in.add(name)
-        try:
-            signed = await sign_in(name, config, self.tokens, open_url=open_url, timeout=timeout)
-        except SignInError as exc:
-            raise GatewayError(str(exc)) from None
-        finally:
-            self._signing_in.discard(name)
-        log.info("%s", signed.sentence())
-        await self.credentials_changed(name)
-        return signed
+        """Sign in to the remote server `name`, keep its tokens, reconnect it. Raises GatewayError."""
+        return await self.sign_ins.sign_in(name, open_url, timeout)
 
     async def sign_out(self, name: str) -> None:
         """Forget the kept sign-in of `name`; it waits for a new one. Raises GatewayError."""
-        self._remote(name)
-        if self.tokens is not None:
-            try:
-                await sign_out(name, self.tokens)
-            except Exception as exc:
-                raise GatewayError(f"Could not forget the sign-in of '{name}': {exc}") from None
-        await self.credentials_changed(name)
+        await self.sign_ins.sign_out(name)
 
     async def credentials_changed(self, name: str) -> None:
-        """The kept sign-in of `name` changed (`switchboard login`/`logout`): reconnect it with what is kept now."""
-        supervisor = self.supervisors.get(name)
-        if supervisor is None:
-            raise GatewayError(f"There is no server named '{name}' in the config.")
-        if supervisor.enabled and self._tg is not None:
-            await self.restart_child(name)
+        """The kept sign-in of `name` changed elsewhere (`switchboard login`): reconnect it."""
+        await self.sign_ins.changed(name)
 
-    def _remote(self, name: str) -> RemoteServer:
-        supervisor = self.supervisors.get(name)
-        config = self.applied.mcpServers.get(name)
-        if supervisor is None or config is None:
-            raise GatewayError(f"There is no server named '{name}' in the config.")
-        if not isinstance(config, RemoteServer):
-            raise GatewayError(f"'{name}' is a local command; only remote servers are signed in to.")
-        return config
+    async def write_config(self, change: RawChange) -> None:
+        """Save a change to the config file (the store's locked write, off this loop) and follow it at once."""
+        try:
+            loaded = await anyio.to_thread.run_sync(self.config.update, change)
+        except (ConfigError, EditError) as exc:
+            raise GatewayError(exc.sentence() if isinstance(exc, ConfigError) else str(exc)) from None
+        await self.apply(loaded.config)
 
     def _config_changed(self, event: ConfigChanged) -> None:
         """On the gateway's loop: the store says the file changed (or broke). Apply it in a task."""
@@ -444,6 +431,7 @@ class Gateway:
         """Follow `new`: only the children whose entry changed are restarted. Returns what changed."""
         async with self._apply_lock:
             old, self.applied = self.applied, new
+            self.policy.applied(old, new)
             if self._tg is None:
                 return []
             changes = []
@@ -455,7 +443,7 @@ class Gateway:
                 if name not in old_names:
                     await self._add_child(name, new)
                     changes.append(f"added {name}")
-                elif _entry(old, name) != _entry(new, name):
+                elif _entry(old, name) != _entry(new, name):  # policy fields alone never restart a server
                     await self._stop_child(name)
                     supervisor = self.supervisors[name]
                     supervisor.reconfigure(new.mcpServers.get(name), new.invalid.get(name))
@@ -464,6 +452,8 @@ class Gateway:
                     if supervisor.enabled:
                         await self._start_child(supervisor)
                     changes.append(f"updated {name}")
+                elif old.mcpServers.get(name) != new.mcpServers.get(name):
+                    changes.append(f"call settings of {name}")
             if old.gateway != new.gateway:
                 changes.append("gateway settings")
             return changes
@@ -500,8 +490,10 @@ def _child_health(child: ChildSupervisor) -> dict[str, Any]:
     return body
 
 
-def _entry(config: Config, name: str) -> tuple[ChildConfig | None, str | None]:
-    return config.mcpServers.get(name), config.invalid.get(name)
+def _entry(config: Config, name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """What running the server depends on: its entry less the fields that only shape calls (POLICY_FIELDS)."""
+    child: ChildConfig | None = config.mcpServers.get(name)
+    return (None if child is None else child.model_dump(exclude=set(POLICY_FIELDS))), config.invalid.get(name)
 
 
 def _changed_kinds(old: Catalog, new: Catalog) -> set[str]:

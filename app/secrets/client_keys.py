@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from pydantic import ValidationError
 
 from app.config import ClientKey, ConfigError, ConfigStore
 
@@ -27,9 +29,20 @@ def digest(key: str) -> str:
 
 
 def add(
-    store: ConfigStore, name: str, *, servers: Sequence[str] | None = None, tools: Sequence[str] | None = None
+    store: ConfigStore,
+    name: str,
+    *,
+    servers: Sequence[str] | None = None,
+    tools: Sequence[str] | None = None,
+    tool_search: bool | None = None,
+    rate_limit: Mapping[str, Any] | None = None,
+    policy: Mapping[str, str] | None = None,
 ) -> str:
-    """Add a key named `name`, limited to `servers`/`tools` (None: no limit). Returns the key: its only showing."""
+    """Add a key named `name`, limited to `servers`/`tools` (None: no limit). Returns the key: its only showing.
+
+    `tool_search`: this client sees the gateway's search tools instead of every tool (None: the gateway's
+    default); `rate_limit`: {"per_minute": N, "burst": M} across servers; `policy`: GLOB -> allow|deny|ask,
+    globs of published names (server__tool)."""
     if not _NAME.match(name):
         raise ClientKeyError(
             f"{name!r} is not a usable key name: use 1 to 64 letters, digits, '.', '_' or '-', "
@@ -38,12 +51,16 @@ def add(
     if name.lower() == RESERVED:
         raise ClientKeyError(f"{name!r} is reserved for the main key; choose another name.")
     key = secrets.token_urlsafe(32)
-    entry = ClientKey(
-        name=name,
-        sha256=digest(key),
-        servers=None if servers is None else _unique(servers),
-        tools=None if tools is None else _unique(tools),
-    )
+    try:
+        entry = ClientKey.model_validate({
+            "name": name, "sha256": digest(key), "servers": None if servers is None else _unique(servers),
+            "tools": None if tools is None else _unique(tools), "tool_search": tool_search,
+            "rate_limit": None if rate_limit is None else dict(rate_limit), "policy": dict(policy or {}),
+        })  # fmt: skip
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ClientKeyError(f"The key cannot be added: {where}: {problem['msg']}.") from None
 
     def change(raw: dict[str, Any]) -> None:
         gateway = raw.setdefault("gateway", {})

@@ -37,6 +37,7 @@ from app.gateway import (
 from app.launch import Services
 from app.logs import LOG_NAME
 from app.platform.autostart import Autostart
+from app.ui.approvals import ApprovalActions
 from app.ui.connections import ClientConnections
 from app.ui.host.feed import EventFeed
 from app.ui.host.gateway_thread import GatewayThread
@@ -104,6 +105,7 @@ class DesktopApp(QObject):
         self.first_run = first_run  # the config file was just created: offer to import clients' own servers
         self.connections = ClientConnections(self)
         self.login = LaunchAtLogin(self, autostart)
+        self.approvals = ApprovalActions(self)
         self.instance = instance
         self.shutdown_requested.connect(self.request_quit)
         gateway.routes[ADMIN_PREFIX] = admin_routes(self.shutdown_requested.emit)

@@ -8,10 +8,13 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.gateway import PendingApproval
 from app.ui import icons, style
 
 if TYPE_CHECKING:
     from app.ui.desktop import DesktopApp
+
+APPROVAL_MESSAGE_MS = 20000
 
 
 class Tray(QObject):
@@ -25,6 +28,9 @@ class Tray(QObject):
         self.icon.activated.connect(self._activated)
         app.status_changed.connect(self.update_icon)
         app.notice.connect(self._balloon)
+        app.approvals.requested.connect(self.ask)
+        self.icon.messageClicked.connect(lambda: app.panel.show_approvals_tab(self.last_asked))
+        self.last_asked: str | None = None
         self.rebuild()
         self.update_icon()
         if app.tray_available:
@@ -55,6 +61,19 @@ class Tray(QObject):
         if level == "error" and self.icon.isVisible() and not self.app.panel.isVisible():
             self.icon.showMessage("Switchboard", sentence, QSystemTrayIcon.MessageIcon.Warning, 8000)
 
+    def ask(self, approval: PendingApproval) -> None:
+        """A call waits for approval: say so even with the panel closed. Qt's tray messages have no buttons;
+        the answers are in this icon's menu (every platform) and the panel's Approvals tab (a click here)."""
+        self.last_asked = approval.id
+        if self.icon.isVisible():
+            self.icon.showMessage(
+                "Switchboard: approve a tool call?",
+                f"{approval.client_name or 'A client'} wants to run {approval.tool} on {approval.server}. "
+                "Approve or deny it from this icon's menu, or click here.",
+                QSystemTrayIcon.MessageIcon.Information,
+                APPROVAL_MESSAGE_MS,
+            )
+
     # --- menu -------------------------------------------------------------------------------------
     def _add(self, text: str, name: str, slot: object = None, *, enabled: bool = True) -> QAction:
         action = self.menu.addAction(text)
@@ -82,10 +101,28 @@ class Tray(QObject):
         self._add("Copy connection URL", "copy_url", app.copy_url, enabled=snapshot.url is not None)
         self._add("Copy API key", "copy_key", app.copy_key)
         self.menu.addSeparator()
+        self._approvals_menu()
         self._servers_menu()
         self._add("Open control panel…", "open_panel", app.show_panel)
         self.menu.addSeparator()
         self._add("Quit Switchboard", "quit", app.request_quit)
+
+    def _approvals_menu(self) -> None:
+        pending = self.app.snapshot.approvals
+        if not pending:
+            return
+        count = len(pending)
+        submenu = self.menu.addMenu(f"{count} call{'s' if count != 1 else ''} waiting for approval")
+        submenu.menuAction().setObjectName("approvals")
+        for approval in pending:
+            item = submenu.addMenu(f"{approval.tool} from {approval.client_name or 'a client'}")
+            for label, answer in (("Approve", "approve"), ("Deny", "deny")):
+                action = item.addAction(label)
+                action.setObjectName(f"{answer}:{approval.id}")
+                action.triggered.connect(lambda _c=False, i=approval.id, a=answer: self.app.approvals.answer(i, a))
+        submenu.addSeparator()
+        show = submenu.addAction("Show in the panel…")
+        show.triggered.connect(lambda: self.app.panel.show_approvals_tab())
 
     def _servers_menu(self) -> None:
         app = self.app
@@ -111,12 +148,24 @@ class Tray(QObject):
         for action in self.menu.actions():
             if action.objectName() == name:
                 return action
-            sub = action.menu()
-            if isinstance(sub, QMenu):
-                for inner in sub.actions():
-                    if inner.objectName() == name:
-                        return inner
+            found = _find(action, name)
+            if found is not None:
+                return found
         return None
 
     def hide(self) -> None:
         self.icon.hide()
+
+
+def _find(action: QAction, name: str) -> QAction | None:
+    """`action`'s submenu items, at any depth, by object name."""
+    sub = action.menu()
+    if not isinstance(sub, QMenu):
+        return None
+    for inner in sub.actions():
+        if inner.objectName() == name:
+            return inner
+        found = _find(inner, name)
+        if found is not None:
+            return found
+    return None

@@ -133,8 +133,9 @@ async def test_a_client_registered_ahead_of_time_signs_in_without_registering(ga
     async with protected_mcp(registration=False) as server:
         server.auth.preregister("switchboard-app", "s3cret-of-the-client", f"http://127.0.0.1:{port}/callback",
                                 scope="read write")
-        entry = {"url": server.url, "oauth": {"client_id": "switchboard-app", "client_secret": "${SB_TEST_CLIENT_SECRET}",
-                                              "redirect_port": port, "scopes": ["read", "write"]}}
+        oauth = {"client_id": "switchboard-app", "client_secret": "${SB_TEST_CLIENT_SECRET}",
+                 "redirect_port": port, "scopes": ["read", "write"]}
+        entry = {"url": server.url, "oauth": oauth}
         gw = await gateway_factory({"docs": entry})
         await wait_for(lambda: gw.supervisors["docs"].state.value == "needs sign-in")
 
@@ -172,13 +173,16 @@ async def test_a_client_id_metadata_document_is_used_where_the_server_supports_i
 
 
 async def test_a_server_that_does_not_ask_is_not_signed_in_to(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
     from tests.gateway.oauth_servers import serve
 
-    async def open_server(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"hello"})
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("hello")
 
-    async with serve(open_server) as base:
+    async with serve(Starlette(routes=[Route("/mcp", hello, methods=["POST", "DELETE"])])) as base:
         with pytest.raises(SignInError, match="did not ask for a sign-in"):
             await sign_in("open", RemoteServer(url=f"{base}/mcp"), OAuthTokenStore(tmp_path), open_url=print)
 

@@ -26,8 +26,11 @@ import anyio
 import anyio.abc
 import mcp_types as types
 from mcp.client.stdio import get_default_environment
+from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
+from mcp_types.jsonrpc import CONNECTION_CLOSED
 
+from app.gateway.children.fast_lane import FastLane
 from app.gateway.logging_limits import RateLimitedLog
 from app.gateway.sdk.processes import close_process_transport
 
@@ -96,10 +99,24 @@ class _LineReader:
 
 @asynccontextmanager
 async def stdio_transport(
-    params: StdioParams, *, server: str, errlog: TextIO, max_line: int, end: ConnectionEnd
+    params: StdioParams, *, server: str, errlog: TextIO, max_line: int, end: ConnectionEnd, lane: FastLane | None = None
 ) -> AsyncIterator[tuple[Any, Any]]:
-    """Spawn the child and yield (read stream, write stream) of SessionMessages, like the SDK's transports."""
+    """Spawn the child and yield (read stream, write stream) of SessionMessages, like the SDK's transports.
+    `lane`: the relay's fast lane to this child, attached for the connection's life."""
     process = await _spawn(params, errlog)
+    assert process.stdin is not None
+    stdin = process.stdin
+    write_lock = anyio.Lock()  # one line at a time on stdin, from the SDK's writer and the fast lane alike
+
+    async def send_line(data: bytes) -> None:
+        try:
+            async with write_lock:
+                await stdin.send(data)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError) as exc:
+            raise MCPError(CONNECTION_CLOSED, end.reason or "the server process exited") from exc
+
+    if lane is not None:
+        lane.attach(send_line)
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     junk = RateLimitedLog(log, f"server {server}")
@@ -116,10 +133,14 @@ async def stdio_transport(
                     except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
                         return
                     for line in lines.feed(chunk):
-                        message, bad_bytes = _parse(line)
+                        ours, bad_bytes = lane.take(line) if lane is not None and lane.waiting else (False, False)
+                        if not ours:  # else: an answer to a relayed call, which never needed the SDK
+                            message, bad_bytes = _parse(line)
                         if bad_bytes and not replaced:
                             replaced = True
                             log.warning("server %s printed bytes that are not UTF-8; they were replaced", server)
+                        if ours:
+                            continue
                         if message is None:
                             junk.warning("printed a line that is not JSON-RPC: %.120r", line)
                             continue
@@ -137,6 +158,9 @@ async def stdio_transport(
             end.reason = f"reading its output failed ({type(exc).__name__}: {exc})"
             log.warning("server %s: %s", server, end.reason)
             log.debug("reading the output of server %s failed", server, exc_info=True)
+        finally:
+            if lane is not None:
+                lane.end(end.reason or "the server process exited")
 
     async def writer() -> None:
         assert process.stdin is not None
@@ -144,8 +168,8 @@ async def stdio_transport(
             async with write_reader:
                 async for message in write_reader:
                     data = message.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
-                    await process.stdin.send(data)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                    await send_line(data)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError, MCPError):
             await read_writer.aclose()  # the child stopped reading: the session must see the end, not wait
 
     async with anyio.create_task_group() as tg:

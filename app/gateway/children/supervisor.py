@@ -24,6 +24,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
 from app.config.models import ChildConfig, GatewaySettings, RemoteServer, StdioServer
+from app.gateway.children.fast_lane import FastLane
 from app.gateway.children.model import (
     ChildLists,
     ChildState,
@@ -93,6 +94,8 @@ class ChildSupervisor:
         self.running_since: float | None = None
         self._client: Client | None = None
         self._end = ConnectionEnd()
+        self._lane = FastLane()  # raw calls to a handshake-era stdio child (children/fast_lane.py)
+        self._fast = False
         self._failures = 0
         self.config: ChildConfig | None = None
         self.invalid: str | None = None
@@ -201,6 +204,9 @@ class ChildSupervisor:
                 self._client = client
                 session = client.session
                 self.protocol_version = session.protocol_version
+                # The fast lane sends params as they are: right for the handshake era, whose requests carry
+                # no per-request envelope; a 2026-era child gets the SDK's stamped requests.
+                self._fast = self._lane.open and session.protocol_version not in MODERN_PROTOCOL_VERSIONS
                 caps = session.server_capabilities
                 self.capabilities = caps.model_dump(by_alias=True, exclude_none=True) if caps else {}
                 await self.refresh_lists()
@@ -270,9 +276,8 @@ class ChildSupervisor:
         auth = None
         if isinstance(self.config, RemoteServer):
             auth = await self.credentials.auth_for(self.name, self.config, self._challenged)
-        attempts = transport_attempts(
-            self.config, self.stderr, self.settings().max_message_bytes, self._end, self.name, auth=auth
-        )
+        max_line = self.settings().max_message_bytes
+        attempts = transport_attempts(self.config, self.stderr, max_line, self._end, self.name, self._lane, auth=auth)
         for index, (transport, mode) in enumerate(attempts):
             closed = anyio.Event()
             try:
@@ -326,6 +331,8 @@ class ChildSupervisor:
             raise ChildUnavailable(INTERNAL_ERROR, self.unavailable_message())
         self.calls += 1
         try:
+            if self._fast and on_progress is None and self._lane.open:
+                return await self._lane.request(method, dict(params or {}), timeout)
             result = await send_raw(client, method, params, on_progress, timeout)
             if result.get("resultType") == "input_required" and method in INPUT_METHODS:
                 result = await resolve_input(client, method, dict(params or {}), result, on_progress)

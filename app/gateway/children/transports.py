@@ -12,6 +12,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from app.config.models import ChildConfig, RemoteServer, StdioServer
+from app.gateway.children.fast_lane import FastLane
 from app.gateway.children.stderr import StderrCapture
 from app.gateway.children.stdio import ConnectionEnd, StdioParams, stdio_transport
 from app.gateway.sdk.http_client import create_mcp_http_client
@@ -66,6 +67,7 @@ def transport_attempts(
     max_line: int,
     end: ConnectionEnd,
     name: str,
+    lane: FastLane,
     *,
     auth: httpx2.Auth | None = None,
 ) -> list[tuple[Callable[[], Any], str]]:
@@ -80,7 +82,9 @@ def transport_attempts(
         params = StdioParams(config.command, config.args, config.env, config.cwd)
 
         def stdio() -> Any:
-            return stdio_transport(params, server=name, errlog=stderr.open_pipe(), max_line=max_line, end=end)
+            return stdio_transport(
+                params, server=name, errlog=stderr.open_pipe(), max_line=max_line, end=end, lane=lane
+            )
 
         return [(stdio, "legacy"), (stdio, "auto")]
 

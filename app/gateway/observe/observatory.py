@@ -17,6 +17,7 @@ from typing import Any
 
 from app.config.models import GatewaySettings
 from app.gateway.events import (
+    CacheCounted,
     CallFinished,
     CallStarted,
     CatalogChanged,
@@ -76,6 +77,10 @@ class Observability:
             self.recorder.started(event)
         elif isinstance(event, CallFinished):
             self.recorder.finished(event)
+        elif isinstance(event, CacheCounted):
+            {"hit": self.metrics.cache_hit, "miss": self.metrics.cache_miss, "evict": self.metrics.cache_evict}[
+                event.kind
+            ](event.server)
         elif isinstance(event, ChildStateChanged):
             self._child_state(event)
         elif isinstance(event, ClientConnected):

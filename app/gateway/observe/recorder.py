@@ -104,10 +104,10 @@ class CallRecorder:
             tool=s.target, original=s.original, method=s.method, arguments=started.arguments, result_size=size,
             content_kinds=kinds, is_error=is_error, error=stored_value(event.error, cap), status=event.status,  # type: ignore[arg-type]
             duration_ms=event.duration_ms, request_id=s.request_id, progress_token=s.progress_token,
-            result=stored_value(event.result, cap), decided_by=None,
+            result=stored_value(event.result, cap), decided_by=event.decided_by, cached=event.cached,  # type: ignore[arg-type]
         )  # fmt: skip
         if self.history is not None:
             self.history.record_call(record)
-        self.metrics.call_finished(s.server, started.label, event.status, event.duration_ms / 1000)
+        self.metrics.call_finished(s.server, started.label, event.status, event.duration_ms / 1000, event.cached)
         self.stream.publish("call", record_dict(record), Audience(key=s.key_name, server=s.server))
         self.bus.publish(CallRecorded(record))

@@ -28,6 +28,7 @@ from app import __version__
 from app.gateway.children.model import ChildState, ChildTimedOut
 from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.events import CallFinished, CallStarted, EventBus
+from app.gateway.policy import CallPolicy, PolicyCall, Refused, Ticket
 from app.gateway.routing.catalog import Catalog, Route
 from app.gateway.routing.clients import ClientInfo, ConnectedClients, Ctx, identity_of
 from app.gateway.routing.names import SEPARATOR, clean
@@ -48,6 +49,7 @@ class Hub(Protocol):
     supervisors: dict[str, ChildSupervisor]
     connected: ConnectedClients
     bus: EventBus
+    policy: CallPolicy
 
     def call_timeout(self, server: str) -> float: ...
 
@@ -104,13 +106,23 @@ class Router:
         return identity.tool_servers_content and server in self.merged().servers_of_tools(identity.tools)
 
     # --- tools ------------------------------------------------------------------------------------
-    async def list_tools(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
-        await self._settled()
+    def visible_tools(self, ctx: Ctx) -> list[dict[str, Any]]:
         identity = identity_of(ctx)
         catalog = self.catalog()
-        return {"tools": [t for t in catalog.tools if self._tool_allowed(identity, catalog.tool_routes[t["name"]])]}
+        return [t for t in catalog.tools if self._tool_allowed(identity, catalog.tool_routes[t["name"]])]
+
+    async def list_tools(self, ctx: Ctx, params: types.PaginatedRequestParams) -> HandlerResult:
+        await self._settled()
+        tools = self.visible_tools(ctx)
+        if self.endpoint == "*":  # tool search mode: the gateway's tools (and the pinned) in place of all
+            tools = self.hub.policy.search.listed(identity_of(ctx).name, tools, self.catalog())
+        return {"tools": tools}
 
     async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> HandlerResult:
+        if self.endpoint == "*":  # tool search mode's own tools answer here; real ones are routed below
+            answer = await self.hub.policy.search.answer(self, ctx, identity_of(ctx).name, params)
+            if answer is not None:
+                return answer
         route = self.catalog().tool_routes.get(params.name)
         if route is None and self.hub.starting_up():
             await self._settled()
@@ -289,17 +301,27 @@ class Router:
                 trace=trace,
             )
         )
-        self.hub.connected.enter(route.server, ctx)
-        status, error, result = "error", None, None
+        status, error, result, decided_by = "error", None, None, None
+        ticket: Ticket | None = None
         try:
-            result = await child.request(
-                method,
-                params,
-                on_progress=progress if wants_progress else None,
-                timeout=self.hub.call_timeout(route.server),
-            )
+            # The one hook of the call policy: limits, allow/deny/ask, the cache, a concurrency slot.
+            ticket = await self.hub.policy.before(
+                PolicyCall(call_id, method, route.server, target, route.name, arguments, identity_of(ctx).name, name,
+                           progress if wants_progress else None, ctx.request)
+            )  # fmt: skip
+            decided_by = ticket.decided_by
+            if ticket.cached is not None:
+                result = ticket.cached
+            else:
+                self.hub.connected.enter(route.server, ctx)  # after any wait: only calls the child has count
+                result = await child.request(
+                    method, params, on_progress=progress if wants_progress else None, timeout=ticket.timeout
+                )
             status = "error" if result.get("isError") else "ok"
             return _without_child_identity(result)
+        except Refused as exc:
+            status, error, decided_by = exc.status, exc.error.message, exc.decided_by
+            raise
         except ChildTimedOut as exc:
             status, error = "timed out", exc.error.message
             raise
@@ -310,9 +332,11 @@ class Router:
             status = "cancelled"
             raise
         finally:
+            self.hub.policy.after(ticket, result, status == "ok")
             self.hub.connected.leave(route.server, ctx)
             elapsed = (time.perf_counter() - started) * 1000
-            self.hub.bus.publish(CallFinished(call_id, status, elapsed, result, error))
+            cached = ticket is not None and ticket.cached is not None
+            self.hub.bus.publish(CallFinished(call_id, status, elapsed, result, error, cached, decided_by))
 
     # --- the middleware that notes who is connected -----------------------------------------------
     async def note_client(self, ctx: Ctx, call_next: CallNext) -> HandlerResult:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from app.config import LoadedConfig
+from app.gateway import PendingApproval, ServerPolicy, ToolPolicy
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class ChildDetail:
     log_path: Path
     stderr_tail: tuple[str, ...]
     running_since: float | None
+    policy: ServerPolicy | None = None  # its limits and cache counts now
+    tools: tuple[ToolPolicy, ...] = ()  # each tool's policy, for the editor
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class GatewaySnapshot:
     clients: tuple[ClientRow, ...] = ()
     details: Mapping[str, ChildDetail] = field(default_factory=lambda: MappingProxyType({}))
     config_error: str | None = None  # the config file on disk is broken (the last good one runs)
+    approvals: tuple[PendingApproval, ...] = ()  # calls waiting for approval, oldest first
 
     @property
     def config_path(self) -> Path:
@@ -87,8 +91,10 @@ class GatewaySnapshot:
         if other is None:
             return False
         return self.loaded is other.loaded and (
-            self.state, self.port, self.url, self.servers, self.clients, dict(self.details), self.config_error
-        ) == (other.state, other.port, other.url, other.servers, other.clients, dict(other.details), other.config_error)
+            self.state, self.port, self.url, self.servers, self.clients, dict(self.details), self.config_error,
+            self.approvals,
+        ) == (other.state, other.port, other.url, other.servers, other.clients, dict(other.details), other.config_error,
+              other.approvals)  # fmt: skip
 
 
 def take_snapshot(gateway: Any, version: int) -> GatewaySnapshot:
@@ -104,7 +110,10 @@ def take_snapshot(gateway: Any, version: int) -> GatewaySnapshot:
             )
         )
         # The tail is appended to by the child's stderr reader thread; deque.copy() is one C call.
-        details[s.name] = ChildDetail(s.stderr.path, tuple(s.stderr.tail.copy()), s.running_since)
+        details[s.name] = ChildDetail(
+            s.stderr.path, tuple(s.stderr.tail.copy()), s.running_since, gateway.policy.server_view(s.name),
+            tuple(gateway.policy.tool_policies(s.name)),
+        )  # fmt: skip
     clients = tuple(
         ClientRow(c.client_id, c.name, c.version, c.transport, c.identity.name, c.connected_at, c.last_seen, c.calls)
         for c in sorted(gateway.clients(), key=lambda c: c.connected_at)
@@ -113,4 +122,5 @@ def take_snapshot(gateway: Any, version: int) -> GatewaySnapshot:
     return GatewaySnapshot(
         version, gateway.state, gateway.host, gateway.port, gateway.url, gateway.base_url, gateway.loaded,
         tuple(servers), clients, MappingProxyType(details), error.sentence() if error is not None else None,
+        tuple(gateway.policy.approvals.pending()),
     )

@@ -32,6 +32,21 @@ class CallRow:
     result: Any = None  # already shortened
     error: str | None = None
     summary: str = ""
+    cached: bool = False  # answered from the response cache
+    decided_by: str | None = None  # "user" | "policy" | "timeout": who settled whether it might run
+
+    @property
+    def status_text(self) -> str:
+        """The status, with how it came about when that is news: cached, approved, denied, not answered."""
+        if self.cached:
+            return f"{self.status} · cached"
+        if self.decided_by == "user":
+            return f"{self.status} · {'approved' if self.status != 'refused' else 'denied'}"
+        if self.decided_by == "timeout":
+            return f"{self.status} · not answered"
+        if self.decided_by == "policy" and self.status == "refused":
+            return f"{self.status} · by policy"
+        return self.status
 
     @property
     def what(self) -> str:
@@ -49,7 +64,7 @@ class CallRow:
         return cls(
             call_id, record.started_at, record.client_name, record.key_name, record.method, record.tool,
             record.server, record.arguments, record.status, record.duration_ms, record.result, record.error,
-            record.error or _record_summary(record),
+            record.error or _record_summary(record), record.cached, record.decided_by,
         )  # fmt: skip
 
     def haystack(self) -> str:
@@ -89,6 +104,7 @@ class ActivityModel(QAbstractTableModel):
                 # The event holds the raw result: keep only a small display copy, never the payload.
                 done.result = text.shorten(event.result) if event.result is not None else None
                 done.summary = event.error or text.result_summary(event.result)
+                done.cached, done.decided_by = event.cached, event.decided_by
                 finished.append(done)
             elif isinstance(event, CallRecorded):  # what the history stored: the detail shows exactly that
                 known = self._by_id.get(int(event.record.call_id)) if event.record.call_id.isdigit() else None
@@ -186,7 +202,7 @@ class ActivityModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (text.clock(row.started_at), row.client, row.what, row.server, text.duration(row.duration_ms),
-                    row.status)[col]
+                    row.status_text)[col]
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ForegroundRole and col == 5:

@@ -147,6 +147,7 @@ def describe(row: CallRow) -> str:
         f"{row.what}  on  {row.server}",
         f"{row.status}  ·  {text.duration(row.duration_ms) or 'running'}  ·  started {text.clock(row.started_at)}",
         f"client {row.client}  ·  key {row.key_name}  ·  {row.method}",
+        *([decision(row)] if row.cached or row.decided_by else []),
         "",
         "Arguments",
         text.pretty(row.arguments),
@@ -157,3 +158,15 @@ def describe(row: CallRow) -> str:
     if row.result is not None:
         lines += ["Result" if row.status == "ok" else "Result (the tool reported an error)", text.pretty(row.result)]
     return "\n".join(lines)
+
+
+
+def decision(row: CallRow) -> str:
+    """Who decided that the call might run (or not), for the detail pane."""
+    if row.cached:
+        return "answered from the cache: its server was not called"
+    if row.decided_by == "user":
+        return "approved in Switchboard" if row.status != "refused" else "denied in Switchboard"
+    if row.decided_by == "timeout":
+        return "refused: nobody answered its approval in time (gateway.approval_timeout_s)"
+    return "allowed by its policy" if row.status != "refused" else "refused by its policy"

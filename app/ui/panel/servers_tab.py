@@ -1,4 +1,5 @@
-"""Servers tab: every child with its state and counts; the selected one's command, error and stderr."""
+"""Servers tab: every child with its state and counts; the selected one's command, error, call limits and
+cache counts, each tool's policy (editable) and its stderr."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.gateway import ServerPolicy
 from app.ui import style
+from app.ui.panel.tool_policies import ToolPolicyEditor
 from app.ui.widgets import EmptyOr, set_widths, table
 
 if TYPE_CHECKING:
@@ -59,6 +63,11 @@ class ServersTab(QWidget):
         self.stderr.setPlaceholderText("Nothing on stderr yet.")
         self.stderr.setMaximumBlockCount(500)
         self.stderr.setMinimumHeight(60)  # it gives way first: the table keeps every server in view
+        self.limits = QLabel()
+        self.limits.setWordWrap(True)
+        self.cache = QLabel()
+        self.cache.setWordWrap(True)
+        self.tool_policies = ToolPolicyEditor(app)
 
         buttons = QHBoxLayout()
         for button in (self.toggle, self.restart, self.open_log):
@@ -69,6 +78,8 @@ class ServersTab(QWidget):
         form.addRow("State:", self.state)
         form.addRow("Runs:", self.target)
         form.addRow("Error:", self.error)
+        form.addRow("Calls:", self.limits)
+        form.addRow("Cache:", self.cache)
         self.error_label = form.labelForField(self.error)
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
@@ -76,10 +87,10 @@ class ServersTab(QWidget):
         detail_layout.addWidget(self.title)
         detail_layout.addLayout(form)
         detail_layout.addLayout(buttons)
-        stderr_label = QLabel("Recent stderr")
-        stderr_label.setObjectName("muted")
-        detail_layout.addWidget(stderr_label)
-        detail_layout.addWidget(self.stderr, 1)
+        self.pages = QTabWidget()
+        self.pages.addTab(self.tool_policies, "Tool policies")
+        self.pages.addTab(self.stderr, "Recent stderr")
+        detail_layout.addWidget(self.pages, 1)
         self.detail = detail
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -102,7 +113,7 @@ class ServersTab(QWidget):
         wanted = self.view.horizontalHeader().height() + rows * self.view.verticalHeader().defaultSectionSize() + 8
         total = sum(self.splitter.sizes()) or self.splitter.height()
         if total > 0:
-            table = min(max(wanted, total * 3 // 5), total - 180)
+            table = min(max(wanted, total * 2 // 5), total - 180)  # the detail holds the tool policies too
             self.splitter.setSizes([table, total - table])
 
     def showEvent(self, event: object) -> None:  # type: ignore[override]
@@ -146,6 +157,9 @@ class ServersTab(QWidget):
         self.restart.setEnabled(row.enabled)
         # In backoff the next try may be 30 s away: the button says it does not wait.
         self.restart.setText("Restart now" if row.state in ("backoff", "failed") else "Restart")
+        self.limits.setText(limits_text(detail.policy))
+        self.cache.setText(cache_text(detail.policy))
+        self.tool_policies.show_tools(name, detail.tools)
         lines = "\n".join(detail.stderr_tail)
         if lines != self.stderr.toPlainText():
             self.stderr.setPlainText(lines)
@@ -171,3 +185,25 @@ class ServersTab(QWidget):
             self.app.report("info", f"'{name}' has not written anything to its log yet.")
             return
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(detail.log_path)))
+
+
+def limits_text(policy: ServerPolicy | None) -> str:
+    if policy is None:
+        return ""
+    rate = f"at most {policy.rate_limit}" if policy.rate_limit else "no rate limit"
+    return (f"{policy.in_flight} in flight of {policy.max_concurrency} (max_concurrency), {policy.waiting} waiting of "
+            f"{policy.queue_size} (queue_size) · timeout {policy.timeout_s:g} s · {rate}")  # fmt: skip
+
+
+def cache_text(policy: ServerPolicy | None) -> str:
+    if policy is None:
+        return ""
+    stats = policy.cache
+    ttl = "off for this server (cache_ttl_s)"
+    if policy.cache_ttl_s:
+        ttl = f"read-only tools kept {policy.cache_ttl_s:g} s"
+    listed = sum(1 for settings in policy.tools.values() if "cache_ttl_s" in settings)
+    if listed:
+        ttl += f"; {listed} tool glob{'s' if listed != 1 else ''} with a TTL of their own"
+    counts = f"{stats.hits} hits, {stats.misses} misses, {stats.evictions} evicted · {stats.entries} kept"
+    return f"{ttl} · {counts} ({stats.bytes / 1024:.1f} KiB)"

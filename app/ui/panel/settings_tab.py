@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.panel.call_settings import CallSettings
+
 if TYPE_CHECKING:
     from app.ui.desktop import DesktopApp
 
@@ -91,6 +93,8 @@ class SettingsTab(QWidget):
         layout.addWidget(self._connection())
         layout.addWidget(self._key())
         layout.addWidget(self._address())
+        self.calls = CallSettings(app)
+        layout.addWidget(self.calls)
         layout.addWidget(self._startup())
         layout.addWidget(self._files())
         layout.addStretch(1)

@@ -1,4 +1,5 @@
-"""The control panel: a status header, a notice line, and the Servers, Clients, Activity, Settings and Connect tabs."""
+"""The control panel: a status header, a notice line, and the Servers, Clients, Activity, Settings, Connect and
+Approvals tabs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.ui import icons, style
 from app.ui.panel.activity_tab import ActivityTab
+from app.ui.panel.approvals_tab import ApprovalsTab
 from app.ui.panel.clients_tab import ClientsTab
 from app.ui.panel.connect_tab import ConnectTab
 from app.ui.panel.servers_tab import ServersTab
@@ -82,6 +84,8 @@ class ControlPanel(QMainWindow):
         self.tabs.addTab(self.settings_tab, "Settings")
         self.connect_tab = ConnectTab(app)
         self.tabs.addTab(self.connect_tab, "Connect")
+        self.approvals_tab = ApprovalsTab(app)  # last: tests and habits know the other tabs by position
+        self.tabs.addTab(self.approvals_tab, "Approvals")
         self.tabs.currentChanged.connect(self._tab_shown)
 
         body = QWidget()
@@ -118,6 +122,9 @@ class ControlPanel(QMainWindow):
     def _tab_titles(self) -> None:
         clients = len(self.app.clients.rows)
         self.tabs.setTabText(1, f"Clients ({clients})" if clients else "Clients")
+        waiting = len(self.app.snapshot.approvals)
+        title = f"Approvals ({waiting})" if waiting else "Approvals"
+        self.tabs.setTabText(self.tabs.indexOf(self.approvals_tab), title)
 
     def _start_stop(self) -> None:
         if self.app.snapshot.state == "running":
@@ -151,6 +158,12 @@ class ControlPanel(QMainWindow):
     def _tab_shown(self, index: int) -> None:
         if self.tabs.widget(index) is self.connect_tab:
             self.app.connections.refresh()  # the clients' files may have changed since: read them again
+
+    def show_approvals_tab(self, approval_id: str | None = None) -> None:
+        self.show_panel()
+        self.tabs.setCurrentWidget(self.approvals_tab)
+        if approval_id:
+            self.approvals_tab.select(approval_id)
 
     def show_connect_tab(self) -> None:
         self.show_panel()
