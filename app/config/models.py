@@ -198,7 +198,8 @@ class OAuthClient(BaseModel):
     @model_validator(mode="after")
     def _secret_needs_id(self) -> OAuthClient:
         if self.client_secret is not None and self.client_id is None:
-            raise ValueError("client_secret needs client_id (the id the secret belongs to)")
+            raise ValueError("client_secret needs client_id: add the client id the provider gave you with the secret, "
+                             "or remove client_secret")
         return self
 
 

@@ -1,5 +1,5 @@
 """Remote servers' sign-ins (OAuth tokens, refresh tokens, client registrations): kept in the OS keyring,
-or in 0600 files when no keyring works, exactly as the main API key is (app/secrets/keystore.py).
+or in 0600 files when no keyring works, exactly as the main API key is (app/secrets/private_store.py).
 
 One entry per (server, issuer): the keyring's `switchboard` service, user `oauth:SERVER@ISSUER`, or the
 file oauth/<hash>.json beside the config. The file wins on read, since it exists only when the keyring
@@ -11,21 +11,15 @@ The values are opaque JSON text to this module: the gateway writes and reads the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
-import keyring.backends.null
+from app.secrets.private_store import keyring_forget, keyring_keeps, keyring_read, usable_backend, write_private
 
 log = logging.getLogger(__name__)
 
-SERVICE = "switchboard"
 DIR_NAME = "oauth"
 
 
@@ -71,7 +65,7 @@ class OAuthTokenStore:
     # -- where things go ----------------------------------------------------------------------------
     def location(self) -> str:
         """Where a new sign-in goes, for people."""
-        if _usable_backend() is not None:
+        if usable_backend() is not None:
             return "the system keyring"
         return f"files readable only by you in {self.dir}"
 
@@ -92,54 +86,28 @@ class OAuthTokenStore:
         try:
             return path.read_text(encoding="utf-8") or None
         except FileNotFoundError:
-            pass
+            return keyring_read(user)
         except OSError as exc:
             raise TokenStoreError(f"Cannot read the sign-in file {path}: {exc.strerror}.") from None
-        backend = _usable_backend()
-        if backend is None:
-            return None
-        try:
-            return backend.get_password(SERVICE, user) or None
-        except Exception as exc:  # locked, no D-Bus, ...: as if nothing were kept
-            log.warning("The system keyring could not be read (%s).", type(exc).__name__)
-            return None
 
     def _keep(self, user: str, path: Path, value: str) -> None:
-        if _write_keyring(user, value):
+        if keyring_keeps(user, value, "a sign-in"):
             try:
                 path.unlink(missing_ok=True)  # it would shadow the keyring on the next read
                 return
             except OSError:
                 pass
-        self._write(path, value)
+        try:
+            write_private(path, value)
+        except OSError as exc:
+            raise TokenStoreError(f"Cannot write {path}: {exc.strerror}.") from None
 
     def _forget(self, user: str, path: Path) -> None:
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
             raise TokenStoreError(f"Cannot delete the sign-in file {path}: {exc.strerror}.") from None
-        backend = _usable_backend()
-        if backend is not None:
-            with contextlib.suppress(Exception):  # not there (or never reached it): nothing to forget
-                backend.delete_password(SERVICE, user)
-
-    def _write(self, path: Path, text: str) -> None:
-        """Atomic write of a 0600 file in a 0700 folder (never readable by others, even for an instant)."""
-        try:
-            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(text)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise TokenStoreError(f"Cannot write {path}: {exc.strerror}.") from None
+        keyring_forget(user)
 
 
 def _user(server: str, issuer: str) -> str:
@@ -152,30 +120,3 @@ def _index_user(server: str) -> str:
 
 def _digest(server: str, issuer: str) -> str:
     return hashlib.sha256(f"{server}\0{issuer}".encode()).hexdigest()[:24]
-
-
-def _usable_backend() -> keyring.backend.KeyringBackend | None:
-    try:
-        backend = keyring.get_keyring()
-    except Exception:
-        return None
-    # fail raises on every call; null accepts writes and forgets them: neither can keep a sign-in.
-    if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
-        return None
-    return backend
-
-
-def _write_keyring(user: str, value: str) -> bool:
-    """Kept (and given back intact)? Some keyrings refuse large values (Windows caps them near 2.5 KB)."""
-    backend = _usable_backend()
-    if backend is None:
-        return False
-    try:
-        backend.set_password(SERVICE, user, value)
-        if backend.get_password(SERVICE, user) == value:
-            return True
-    except Exception as exc:
-        log.warning("The system keyring could not keep a sign-in (%s); using a file.", type(exc).__name__)
-        return False
-    log.warning("The system keyring did not keep a sign-in intact; using a file.")
-    return False

@@ -278,3 +278,24 @@ async def redirect_of(url: str) -> str:
         answer = await browser.get(url)
     assert answer.status_code in (302, 303, 307), (answer.status_code, answer.text)
     return answer.headers["location"]
+
+
+@contextlib.contextmanager
+def protected_in_thread(**options: Any) -> Iterator[Protected]:
+    """`protected_mcp` on an event loop of its own in another thread, for tests whose own thread blocks
+    (subprocesses of the CLI) or runs Qt's loop."""
+    with anyio.from_thread.start_blocking_portal() as portal, portal.wrap_async_context_manager(
+        protected_mcp(**options)
+    ) as server:
+        yield server
+
+
+def follow_in_thread(url: str) -> None:
+    """The user's browser, for code that must not wait for it (a Qt slot): follow `url` on another thread."""
+    import threading
+
+    def go() -> None:
+        with httpx2.Client(timeout=30, follow_redirects=True) as browser:
+            browser.get(url)
+
+    threading.Thread(target=go, name="test-browser", daemon=True).start()
