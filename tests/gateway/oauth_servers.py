@@ -93,6 +93,7 @@ class AuthServer:
     registrations: int = 0
     authorizations: list[AuthorizationParams] = field(default_factory=list)
     url: str = ""
+    denies: bool = False  # the user clicks Deny on the consent page
 
     # -- what tests do to it ------------------------------------------------------------------------
     def expire_access_tokens(self) -> None:
@@ -128,6 +129,9 @@ class AuthServer:
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         self.authorizations.append(params)
+        if self.denies:
+            return construct_redirect_uri(str(params.redirect_uri), error="access_denied",
+                                          error_description="The user denied access", state=params.state)
         code = secrets.token_urlsafe(32)
         self.codes[code] = AuthorizationCode(
             code=code, scopes=params.scopes or [], expires_at=time.time() + 300, client_id=client.client_id,

@@ -156,7 +156,22 @@ async def _handshake(name: str, config: RemoteServer, provider: ChildOAuth) -> i
     except OAuthFlowError as exc:
         raise SignInError(f"Signing in to {name} failed: {exc}") from None
     except httpx2.TransportError as exc:
-        raise SignInError(f"Cannot reach {config.url} ({exc or type(exc).__name__}).") from None
+        raise SignInError(_unreachable(name, config.url, exc)) from None
+
+
+def _unreachable(name: str, url: str, exc: httpx2.TransportError) -> str:
+    """Which of the servers a sign-in talks to did not answer: the MCP server, or its authorization server."""
+    why = str(exc) or type(exc).__name__
+    try:
+        failed = exc.request.url
+    except RuntimeError:  # no request attached: it can only be the server itself
+        return f"Cannot reach {url} ({why})."
+    ours = urlparse(url)
+    if (failed.scheme, failed.host, failed.port or None) == (ours.scheme, ours.hostname, ours.port or None):
+        return f"Cannot reach {url} ({why})."
+    where = f"{failed.scheme}://{failed.netloc.decode('ascii', 'replace')}"
+    return (f"Cannot reach the authorization server of {name} at {where} ({why}); check that it is up and "
+            "that this machine may reach it, then sign in again.")
 
 
 async def _forget_other_issuers(store: TokenStore, name: str, issuer: str) -> None:
