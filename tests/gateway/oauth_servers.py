@@ -94,6 +94,7 @@ class AuthServer:
     authorizations: list[AuthorizationParams] = field(default_factory=list)
     url: str = ""
     denies: bool = False  # the user clicks Deny on the consent page
+    oidc_only: bool = False  # metadata only at /.well-known/openid-configuration (OpenID Connect discovery)
 
     # -- what tests do to it ------------------------------------------------------------------------
     def expire_access_tokens(self) -> None:
@@ -198,7 +199,8 @@ class AuthServer:
             metadata.client_id_metadata_document_supported = bool(self.documents) or None
             return await MetadataHandler(metadata).handle(request)
 
-        routes[0] = Route(routes[0].path, announce, methods=["GET"])
+        path = "/.well-known/openid-configuration" if self.oidc_only else routes[0].path
+        routes[0] = Route(path, announce, methods=["GET"])
         return Starlette(routes=routes)
 
 
@@ -246,12 +248,12 @@ def _recording(app: Any, seen: list[dict[str, str]]) -> Any:
 @contextlib.asynccontextmanager
 async def protected_mcp(
     name: str = "docs", *, scopes: list[str] | None = None, access_lifetime: int = 3600, registration: bool = True,
-    auth: AuthServer | None = None,
+    auth: AuthServer | None = None, oidc_only: bool = False,
 ) -> AsyncIterator[Protected]:
     """An authorization server (unless `auth` is shared) and an MCP server it protects, both running."""
     scopes = scopes or ["read", "write"]
     own_auth = auth is None
-    auth = auth or AuthServer(access_lifetime=access_lifetime)
+    auth = auth or AuthServer(access_lifetime=access_lifetime, oidc_only=oidc_only)
     async with contextlib.AsyncExitStack() as stack:
         if own_auth:
             as_sock = bound_socket()

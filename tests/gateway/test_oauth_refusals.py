@@ -191,3 +191,13 @@ async def test_an_entry_with_its_own_authorization_header_is_not_signed_in_to(tm
     config = RemoteServer(url="http://127.0.0.1:9/mcp", headers={"Authorization": "Bearer mine"})
     with pytest.raises(SignInError, match="own Authorization header"):
         await sign_in("docs", config, OAuthTokenStore(Path(tmp_path)), open_url=print)
+
+
+async def test_an_authorization_server_found_only_by_openid_connect_discovery_signs_in(tmp_path):
+    store = OAuthTokenStore(tmp_path)
+    async with protected_mcp(oidc_only=True) as server:
+        async with httpx2.AsyncClient() as http:  # the OAuth metadata address answers nothing here
+            assert (await http.get(f"{server.auth.url}/.well-known/oauth-authorization-server")).status_code == 404
+        signed = await sign_in("docs", RemoteServer(url=server.url), store, open_url=follow)
+    assert signed.issuer.rstrip("/") == server.auth.url and server.auth.grants == ["authorization_code"]
+    assert server.auth.registrations == 1  # found the registration endpoint in the OpenID metadata
