@@ -66,6 +66,7 @@ def test_login_signs_the_running_gateway_in_and_logout_signs_it_out(isolated_hom
 
         wait_until(lambda: "docs: running, 1 tool" in status_of(home), "the daemon to connect docs, no restart")
         assert anyio.run(echo, info.url, api_key(home), "through the daemon") == "docs: through the daemon"
+        assert api_key(home) not in json.dumps(server.seen)  # the client's key never reaches the server
         kept = list((home / "config" / "oauth").glob("*.json"))
         assert kept and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in kept)
         assert stat.S_IMODE((home / "config" / "oauth").stat().st_mode) == 0o700

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -41,6 +42,15 @@ class TokenStore(Protocol):
     def issuers(self, server: str) -> list[str]:
         """The issuers the server has a record for, the latest written first."""
         ...
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What an OAuth flow has found out about the server's authorization so far."""
+
+    metadata: OAuthMetadata | None
+    resource_metadata: ProtectedResourceMetadata | None
+    auth_server_url: str | None
 
 
 @dataclass
@@ -135,11 +145,12 @@ class StoredSignIn:
         self.configured = configured
         self.save_error: str | None = None
         self.saved = 0  # records written (tests and the sign-in read it)
-        self._context: Any = None
+        self._discovered: Callable[[], Discovered] | None = None
 
-    def attach(self, context: Any) -> None:
-        """The provider's OAuthContext: where the issuer and the metadata in force are read on each write."""
-        self._context = context
+    def attach(self, discovered: Callable[[], Discovered]) -> None:
+        """What the provider has discovered so far (sdk/oauth.py reads it from the SDK's context): the
+        issuer and the metadata in force, read on each write."""
+        self._discovered = discovered
 
     def forget_tokens(self) -> None:
         """They were refused and could not be refreshed: do not offer them again in this connection."""
@@ -170,16 +181,16 @@ class StoredSignIn:
 
     # -- keeping it ---------------------------------------------------------------------------------
     def _take_context(self) -> None:
-        context = self._context
-        if context is None:
+        if self._discovered is None:
             return
-        if context.oauth_metadata is not None:
-            self.record.metadata = context.oauth_metadata
-            self.record.issuer = str(context.oauth_metadata.issuer)
-        elif context.auth_server_url and not self.record.issuer:
-            self.record.issuer = str(context.auth_server_url)
-        if context.protected_resource_metadata is not None:
-            self.record.resource_metadata = context.protected_resource_metadata
+        found = self._discovered()
+        if found.metadata is not None:
+            self.record.metadata = found.metadata
+            self.record.issuer = str(found.metadata.issuer)
+        elif found.auth_server_url and not self.record.issuer:
+            self.record.issuer = str(found.auth_server_url)
+        if found.resource_metadata is not None:
+            self.record.resource_metadata = found.resource_metadata
         if not self.record.issuer:  # the 2025-03-26 servers: the resource's origin is the issuer
             parsed = urlparse(self.record.resource)
             self.record.issuer = f"{parsed.scheme}://{parsed.netloc}"

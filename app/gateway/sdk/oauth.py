@@ -40,7 +40,7 @@ from mcp.client.auth.utils import (
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from app.gateway.children.model import SignInChallenge, SignInRequired
-from app.gateway.children.tokens import StoredSignIn
+from app.gateway.children.tokens import Discovered, StoredSignIn
 
 
 def asks_for_authorization(response: httpx2.Response) -> bool:
@@ -72,10 +72,14 @@ class ChildOAuth(OAuthClientProvider):
             server_url, client_metadata, storage, redirect_handler, callback_handler, client_metadata_url
         )
         self.stored = storage
-        storage.attach(self.context)
+        storage.attach(self.discovered)
         self.interactive = interactive
         self.scopes = scopes
         self.on_challenge = on_challenge
+
+    def discovered(self) -> Discovered:
+        context = self.context
+        return Discovered(context.oauth_metadata, context.protected_resource_metadata, context.auth_server_url)
 
     def _restore(self) -> None:
         """What the kept record knows and this process has not discovered itself; the refresh-ahead time."""
