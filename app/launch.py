@@ -5,7 +5,9 @@ It is the one place that knows both the filesystem layout and the gateway: it op
 guard, and wires their changes together off the gateway's loop:
 - the config store's changes → the verifier's per-client keys (the gateway follows the store itself);
 - the key store's stamp file (a rotation by another process) → a re-read in the watcher's thread → the
-  verifier's main key.
+  verifier's main key;
+- the OAuth token store (remote servers' sign-ins) → the gateway, which reads it off its loop; a sign-in
+  made by another process (`switchboard login`) reaches it through its credentials admin route.
 So checking a key on a request never touches a file or the keyring.
 """
 
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import paths
 from app.config import ConfigChanged, ConfigStore, FileWatcher, default_raw
-from app.secrets import KeyLocation, KeyStore, KeyStoreError
+from app.secrets import KeyLocation, KeyStore, KeyStoreError, OAuthTokenStore
 
 if TYPE_CHECKING:  # the gateway (the SDK, uvicorn) is imported only by what runs one, not by `keys list`
     from app.config.models import GatewaySettings
@@ -180,7 +182,9 @@ def build_services(
             public_paths=public_paths,
         )
 
-    gateway = Gateway(store, log_dir=paths.log_dir(), guard=guard or guarded)
+    # Remote servers' sign-ins: the keyring (or 0600 files) beside the main key, handed over as a value.
+    tokens = OAuthTokenStore(loaded.path.parent)
+    gateway = Gateway(store, log_dir=paths.log_dir(), guard=guard or guarded, tokens=tokens)
     observability = Observability(gateway, history)
     verifier.on_key_event(observability.key_event)
     return Services(

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__, paths
-from app.cli import approvals, autostart, clients, daemon, history, keys, serve, stdio
+from app.cli import approvals, autostart, clients, daemon, history, keys, serve, sign_in, stdio
 from app.cli.display import has_display
 
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     clients.add_parsers(sub, config_arg)
     history.add_parsers(sub, config_arg)
     approvals.add_parsers(sub, config_arg)
+    sign_in.add_parsers(sub, config_arg)
     autostart.add_parsers(sub, config_arg)
     return parser
 

@@ -140,7 +140,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from app.daemon.hosting import what_runs
     from app.daemon.instance import RuntimeInfo
-    from app.daemon.status import gather, uptime_text
+    from app.daemon.status import gather, server_text, uptime_text
     from app.logs import LOG_NAME
 
     config = getattr(args, "config", None) or paths.default_config_path()
@@ -164,8 +164,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             servers = report.get("servers") or []
             for i, server in enumerate(servers):
                 label = "servers:" if i == 0 else ""
-                tools = server["tools"]
-                print(f"  {label:<8} {server['name']}: {server['state']}, {tools} tool{'s' if tools != 1 else ''}")
+                print(f"  {label:<8} {server_text(server['name'], server)}")
             if not servers:
                 print("  servers: none configured")
     print(f"  config:  {report['config']}")
@@ -179,7 +178,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     from app.daemon import local_http
     from app.daemon.instance import running_instance
-    from app.daemon.status import health_of
+    from app.daemon.status import health_of, server_text
 
     info = running_instance(_state_dir())
     if info is None:
@@ -196,7 +195,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     else:
         print(f"{body.get('status', 'unknown')} (HTTP {answer.status}, {info.url})")
         for name, child in sorted((body.get("children") or {}).items()):
-            print(f"  {name}: {child.get('state')}, {child.get('tools')} tools")
+            print(f"  {server_text(name, child)}")
         if body.get("config"):
             print(f"  config: {body['config']}")
     return 0 if body.get("status") == "ok" else 1

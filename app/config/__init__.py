@@ -7,6 +7,7 @@ from app.config.models import (
     ConfigError,
     GatewaySettings,
     LoadedConfig,
+    OAuthClient,
     RemoteServer,
     StdioServer,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "FileWatcher",
     "GatewaySettings",
     "LoadedConfig",
+    "OAuthClient",
     "RemoteServer",
     "StdioServer",
     "default_raw",

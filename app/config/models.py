@@ -174,14 +174,51 @@ class StdioServer(_ChildBase):
         return "stdio"
 
 
+class OAuthClient(BaseModel):
+    """How to sign in to a remote server that asks for OAuth, where the defaults do not do: a client
+    registered ahead of time (for an authorization server that offers neither Client ID Metadata
+    Documents nor dynamic registration), the scopes to ask for, the loopback port it was registered with."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret: str | None = Field(default=None, min_length=1)  # write it as ${VAR}: the file is no secret store
+    scopes: list[str] | None = None  # None: the scopes the server asks for
+    redirect_port: int | None = Field(default=None, ge=1, le=65535)  # None: a free port (or the one registered)
+    # An https URL where a Client ID Metadata Document for Switchboard is published; used as the client id
+    # by authorization servers that support such documents, instead of registering.
+    client_metadata_url: str | None = None
+
+    @field_validator("client_metadata_url")
+    @classmethod
+    def _https_document(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("https://") or value.rstrip("/").count("/") < 3):
+            raise ValueError("must be an https:// URL with a path, e.g. https://example.com/switchboard.json")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_needs_id(self) -> OAuthClient:
+        if self.client_secret is not None and self.client_id is None:
+            raise ValueError("client_secret needs client_id: add the client id the provider gave you with the secret, "
+                             "or remove client_secret")
+        return self
+
+
 class RemoteServer(_ChildBase):
     url: str = Field(min_length=1)
     headers: dict[str, str] = Field(default_factory=dict)
     transport: Literal["streamable-http", "sse"] | None = None  # None: try Streamable HTTP, fall back to SSE
+    # Signing in when the server asks for OAuth (tokens are kept in the keyring, never here). Without an
+    # `Authorization` header, a server that answers 401 is signed in to with the defaults.
+    oauth: OAuthClient | None = None
 
     @property
     def kind(self) -> Literal["remote"]:
         return "remote"
+
+    @property
+    def signs_in(self) -> bool:
+        """OAuth applies: no `Authorization` header of the user's own (their token, their business)."""
+        return not any(name.lower() == "authorization" for name in self.headers)
 
     @field_validator("url")
     @classmethod

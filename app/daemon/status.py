@@ -41,7 +41,8 @@ def gather(state_dir: Path, *, log_path: Path, config: Path) -> dict[str, Any]:
             report["health"] = answer.body
             children = answer.body.get("children", {})
             report["servers"] = [
-                {"name": name, "state": child.get("state"), "tools": child.get("tools")}
+                {"name": name, "state": child.get("state"), "tools": child.get("tools"),
+                 **({"sign_in": child["sign_in"]} if isinstance(child.get("sign_in"), dict) else {})}
                 for name, child in sorted(children.items())
                 if isinstance(child, dict)
             ]
@@ -58,6 +59,20 @@ def _key_location(config: Path) -> str:
         return str(KeyStore(config.parent).location())
     except KeyStoreError as exc:
         return f"cannot be read: {exc}"
+
+
+def server_text(name: str, child: dict[str, Any]) -> str:
+    """One server as `status` and `health` print it: 'docs: running, 3 tools', or for one that waits for a
+    sign-in, what it asks for and the command that gives it."""
+    tools = child.get("tools") or 0
+    text = f"{name}: {child.get('state')}, {tools} tool{'s' if tools != 1 else ''}"
+    asks = child.get("sign_in")
+    if child.get("state") == "needs sign-in" and isinstance(asks, dict):
+        scopes = " ".join(asks.get("scopes") or [])
+        again = " again (the last one expired)" if asks.get("expired") else ""
+        text += (f" — sign in{again} at {asks.get('issuer')}{f' for {scopes}' if scopes else ''}: "
+                 f"switchboard login {name}")
+    return text
 
 
 def uptime_text(seconds: float) -> str:

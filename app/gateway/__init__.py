@@ -1,7 +1,10 @@
 """The gateway core: no Qt, no files of its own, loop-agnostic asyncio. This module is its public API:
 the UI, the CLI and the composition root import from here, never from the subpackages."""
 
-from app.gateway.children.model import ChildState
+from app.gateway.children.loopback import SignInError
+from app.gateway.children.model import ChildState, SignInChallenge
+from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, SignedIn, sign_in, sign_out
+from app.gateway.children.tokens import TokenStore
 from app.gateway.errors import GatewayError
 from app.gateway.events import (
     ApprovalRequested,
@@ -19,6 +22,8 @@ from app.gateway.events import (
     EventBus,
     GatewayStateChanged,
 )
+from app.gateway.http.credentials import PREFIX as CREDENTIALS_ROUTE
+from app.gateway.http.credentials import credentials_url
 from app.gateway.http.serving import open_access
 from app.gateway.observe import (
     CALL_STATUSES,
@@ -42,8 +47,10 @@ from app.gateway.security.verifier import KeyVerifier
 
 __all__ = [
     "CALL_STATUSES",
+    "CREDENTIALS_ROUTE",
     "MAIN",
     "POLICIES",
+    "SIGN_IN_TIMEOUT_S",
     "SINCE_HELP",
     "ApprovalRequested",
     "ApprovalSettled",
@@ -75,12 +82,19 @@ __all__ = [
     "PendingApproval",
     "Refused",
     "ServerPolicy",
+    "SignInChallenge",
+    "SignInError",
+    "SignedIn",
     "SqliteHistory",
     "SqliteHistoryReader",
+    "TokenStore",
     "ToolPolicy",
     "UnknownApproval",
+    "credentials_url",
     "mask_and_shorten",
     "open_access",
     "parse_since",
     "result_summary",
+    "sign_in",
+    "sign_out",
 ]

@@ -22,10 +22,16 @@ import uvicorn
 
 from app import __version__
 from app.config.models import POLICY_FIELDS, ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
+from app.gateway.children.oauth import ChildCredentials
+from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn
+from app.gateway.children.sign_ins import RemoteSignIns
 from app.gateway.children.supervisor import ChildState, ChildSupervisor
+from app.gateway.children.tokens import TokenStore
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
 from app.gateway.http.app import GatewayApp
+from app.gateway.http.credentials import PREFIX as CREDENTIALS_PREFIX
+from app.gateway.http.credentials import credentials_routes
 from app.gateway.http.serving import bind_socket, bounded_protocol, embedded_server
 from app.gateway.policy import CallPolicy
 from app.gateway.policy.admin_api import PREFIX as APPROVALS_PREFIX
@@ -67,9 +73,18 @@ class _Running:
 
 
 class Gateway:
-    def __init__(self, config: ConfigSource, *, log_dir: Path, guard: Guard, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        config: ConfigSource,
+        *,
+        log_dir: Path,
+        guard: Guard,
+        bus: EventBus | None = None,
+        tokens: TokenStore | None = None,
+    ) -> None:
         """`guard` wraps the HTTP app: the API key and Host/Origin checks as users run it, or
-        `http.serving.open_access` (tests, embedding), which must be asked for by name."""
+        `http.serving.open_access` (tests, embedding), which must be asked for by name. `tokens`: where
+        remote servers' sign-ins are kept (None: nowhere; a server that asks for OAuth needs a sign-in)."""
         self.config = config
         self.log_dir = log_dir
         self.guard = guard
@@ -94,8 +109,14 @@ class Gateway:
         # Limits, the cache, tool search and approvals: between the router and the children.
         self.policy = CallPolicy(lambda: self.applied, self.supervisors, self.bus, self.write_config)
         # More HTTP routes by path prefix (the admin API, /metrics), served behind the guard. Add before start().
-        self.routes: dict[str, ASGIApp] = {APPROVALS_PREFIX: approvals_route(self.policy.approvals.pending,
-                                                                             self.policy.answer)}
+        self.tokens = tokens
+        self.credentials = ChildCredentials(tokens)
+        self.sign_ins = RemoteSignIns(tokens, self.supervisors, lambda: self.applied, self.restart_child,
+                                      lambda: self._tg is not None)
+        self.routes: dict[str, ASGIApp] = {
+            APPROVALS_PREFIX: approvals_route(self.policy.approvals.pending, self.policy.answer),
+            CREDENTIALS_PREFIX: credentials_routes(self.sign_ins.changed),
+        }
 
     # --- what the UI and CLI read -----------------------------------------------------------------
     @property
@@ -133,11 +154,7 @@ class Gateway:
         return any(s.enabled and not s.first_start.is_set() for s in self.supervisors.values())
 
     def health(self) -> dict[str, Any]:
-        children = {
-            s.name: {"state": s.state.value, "tools": len(s.lists.tools), **({"retry_at": s.next_retry_at}
-                     if s.next_retry_at else {})}
-            for s in self.children()
-        }
+        children = {s.name: _child_health(s) for s in self.children()}
         wanted = [s for s in self.children() if s.enabled or s.invalid is not None]  # a broken entry counts
         if self.state != "running":
             status = self.state
@@ -299,6 +316,7 @@ class Gateway:
             on_lists_changed=self._lists_changed,
             settings=lambda: self.applied.gateway,
             invalid=config.invalid.get(name),
+            credentials=self.credentials,
         )
         self.supervisors[name] = supervisor
         if supervisor.invalid is not None:
@@ -367,6 +385,19 @@ class Gateway:
         if self._tg is not None:
             supervisor.reset_backoff()
             await self._start_child(supervisor)
+
+    # --- signing in to remote servers (children/sign_ins.py) ----------------------------------------
+    async def sign_in(self, name: str, open_url: OpenUrl, timeout: float = SIGN_IN_TIMEOUT_S) -> SignedIn:
+        """Sign in to the remote server `name`, keep its tokens, reconnect it. Raises GatewayError."""
+        return await self.sign_ins.sign_in(name, open_url, timeout)
+
+    async def sign_out(self, name: str) -> None:
+        """Forget the kept sign-in of `name`; it waits for a new one. Raises GatewayError."""
+        await self.sign_ins.sign_out(name)
+
+    async def credentials_changed(self, name: str) -> None:
+        """The kept sign-in of `name` changed elsewhere (`switchboard login`): reconnect it."""
+        await self.sign_ins.changed(name)
 
     async def write_config(self, change: RawChange) -> None:
         """Save a change to the config file (the store's locked write, off this loop) and follow it at once."""
@@ -446,6 +477,17 @@ class Gateway:
     def _set_state(self, state: str) -> None:
         self.state = state
         self.bus.publish(GatewayStateChanged(state, self.url, self.error))
+
+
+def _child_health(child: ChildSupervisor) -> dict[str, Any]:
+    """A child in /health: its state and tool count; when it waits for a sign-in, what it asks for."""
+    body: dict[str, Any] = {"state": child.state.value, "tools": len(child.lists.tools)}
+    if child.next_retry_at:
+        body["retry_at"] = child.next_retry_at
+    if child.state == ChildState.NEEDS_SIGN_IN and child.sign_in is not None:
+        body["sign_in"] = {"issuer": child.sign_in.issuer, "scopes": list(child.sign_in.scopes),
+                           "expired": child.sign_in.expired}
+    return body
 
 
 def _entry(config: Config, name: str) -> tuple[dict[str, Any] | None, str | None]:

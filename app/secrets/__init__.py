@@ -1,8 +1,10 @@
-"""API keys: the main key's storage (keyring or a 0600 file) and the named per-client keys in the config."""
+"""API keys: the main key's storage (keyring or a 0600 file) and the named per-client keys in the config;
+remote servers' sign-ins (OAuth tokens), kept the same way."""
 
 from app.paths import config_dir
 from app.secrets.client_keys import ClientKeyError, digest
 from app.secrets.keystore import KeyLocation, KeyStore, KeyStoreError
+from app.secrets.oauth_tokens import OAuthTokenStore, TokenStoreError
 
 
 def default_store() -> KeyStore:
@@ -10,4 +12,13 @@ def default_store() -> KeyStore:
     return KeyStore(config_dir())
 
 
-__all__ = ["ClientKeyError", "KeyLocation", "KeyStore", "KeyStoreError", "default_store", "digest"]
+__all__ = [
+    "ClientKeyError",
+    "KeyLocation",
+    "KeyStore",
+    "KeyStoreError",
+    "OAuthTokenStore",
+    "TokenStoreError",
+    "default_store",
+    "digest",
+]

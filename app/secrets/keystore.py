@@ -12,17 +12,15 @@ import contextlib
 import logging
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
-import keyring.backends.null
+import keyring.backend
+
+from app.secrets.private_store import SERVICE, keyring_keeps, usable_backend, write_private
 
 log = logging.getLogger(__name__)
 
-SERVICE = "switchboard"
 USERNAME = "api-key"
 FILE_NAME = "api-key"
 STAMP_NAME = "api-key.changed"
@@ -156,14 +154,7 @@ class KeyStore:
 
     @staticmethod
     def _usable_backend() -> keyring.backend.KeyringBackend | None:
-        try:
-            backend = keyring.get_keyring()
-        except Exception:
-            return None
-        # fail raises on every call; null accepts writes and forgets them: neither can keep a key.
-        if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
-            return None
-        return backend
+        return usable_backend()
 
     def _read_keyring(self) -> str | None:
         backend = self._usable_backend()
@@ -176,18 +167,7 @@ class KeyStore:
             return None
 
     def _write_keyring(self, key: str) -> bool:
-        backend = self._usable_backend()
-        if backend is None:
-            return False
-        try:
-            backend.set_password(SERVICE, USERNAME, key)
-            if backend.get_password(SERVICE, USERNAME) == key:
-                return True
-        except Exception as exc:
-            log.warning("The system keyring could not store the key (%s); using a file.", type(exc).__name__)
-            return False
-        log.warning("The system keyring did not keep the key; using a file.")
-        return False
+        return keyring_keeps(USERNAME, key, "the API key")
 
     def _read_file(self) -> str | None:
         try:
@@ -215,16 +195,5 @@ class KeyStore:
             )
 
     def _replace(self, path: Path, text: str) -> None:
-        """Atomic write of a 0600 file: created 0600 (never readable by others, even for an instant)."""
-        self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp creates it 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Atomic write of a 0600 file (private_store.write_private: never readable by others, even for an instant)."""
+        write_private(path, text)

@@ -47,6 +47,7 @@ from app.ui.login import LaunchAtLogin
 from app.ui.models.activity import ActivityModel
 from app.ui.models.rates import CallRates
 from app.ui.models.tables import ClientsModel, ServersModel
+from app.ui.sign_ins import SignInActions
 from app.ui.tasks import TaskRunner, UserError
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class DesktopApp(QObject):
         self.connections = ClientConnections(self)
         self.login = LaunchAtLogin(self, autostart)
         self.approvals = ApprovalActions(self)
+        self.sign_ins = SignInActions(self)
         self.instance = instance
         self.shutdown_requested.connect(self.request_quit)
         gateway.routes[ADMIN_PREFIX] = admin_routes(self.shutdown_requested.emit)
@@ -133,7 +135,7 @@ class DesktopApp(QObject):
         if state != "running":
             return state
         enabled = [r for r in self.servers.rows if r.enabled]
-        failing = any(r.state in ("failed", "backoff") for r in enabled)
+        failing = any(r.state in ("failed", "backoff", "needs sign-in") for r in enabled)
         return "degraded" if failing or self.snapshot.config_error else "running"
 
     def counts(self) -> tuple[int, int, int, int]:
@@ -153,6 +155,9 @@ class DesktopApp(QObject):
         parts = [f"{running} of {enabled} servers running" if enabled else "no servers enabled"]
         if failing:
             parts.append(f"{failing} failing")
+        waiting = sum(r.enabled and r.state == "needs sign-in" for r in self.servers.rows)
+        if waiting:
+            parts.append(f"{waiting} waiting for a sign-in")
         parts.append(f"{clients} client{'s' if clients != 1 else ''}")
         if self.snapshot.config_error:
             parts.append("the config file has a problem")

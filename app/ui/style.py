@@ -18,6 +18,7 @@ STATE_COLOURS = {
     "running": GREEN,
     "starting": BLUE,
     "backoff": AMBER,
+    "needs sign-in": AMBER,
     "failed": RED,
     "disabled": GREY,
     "stopped": GREY,

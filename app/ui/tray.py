@@ -29,8 +29,11 @@ class Tray(QObject):
         app.status_changed.connect(self.update_icon)
         app.notice.connect(self._balloon)
         app.approvals.requested.connect(self.ask)
-        self.icon.messageClicked.connect(lambda: app.panel.show_approvals_tab(self.last_asked))
+        app.sign_ins.needed.connect(self.ask_sign_in)
+        self.icon.messageClicked.connect(self._message_clicked)
         self.last_asked: str | None = None
+        self.last_sign_in: str | None = None  # the server the last message asked to sign in to
+        self.messages: list[tuple[str, str]] = []  # (title, text) of each message shown, for tests
         self.rebuild()
         self.update_icon()
         if app.tray_available:
@@ -61,18 +64,34 @@ class Tray(QObject):
         if level == "error" and self.icon.isVisible() and not self.app.panel.isVisible():
             self.icon.showMessage("Switchboard", sentence, QSystemTrayIcon.MessageIcon.Warning, 8000)
 
+    def _message_clicked(self) -> None:
+        if self.last_sign_in is not None:
+            self.app.panel.show_servers_tab(self.last_sign_in)
+        else:
+            self.app.panel.show_approvals_tab(self.last_asked)
+
+    def _show(self, title: str, text: str, ms: int) -> None:
+        self.messages.append((title, text))
+        if self.icon.isVisible():
+            self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, ms)
+
+    def ask_sign_in(self, server: str, sentence: str) -> None:
+        """A remote server waits for the user to sign in: say so even with the panel closed."""
+        self.last_sign_in = server
+        self._show(f"Switchboard: sign in to {server}", f"{sentence} Click here, or use Sign in in this icon's "
+                   "Servers menu.", APPROVAL_MESSAGE_MS)
+
     def ask(self, approval: PendingApproval) -> None:
         """A call waits for approval: say so even with the panel closed. Qt's tray messages have no buttons;
         the answers are in this icon's menu (every platform) and the panel's Approvals tab (a click here)."""
         self.last_asked = approval.id
-        if self.icon.isVisible():
-            self.icon.showMessage(
-                "Switchboard: approve a tool call?",
-                f"{approval.client_name or 'A client'} wants to run {approval.tool} on {approval.server}. "
-                "Approve or deny it from this icon's menu, or click here.",
-                QSystemTrayIcon.MessageIcon.Information,
-                APPROVAL_MESSAGE_MS,
-            )
+        self.last_sign_in = None
+        self._show(
+            "Switchboard: approve a tool call?",
+            f"{approval.client_name or 'A client'} wants to run {approval.tool} on {approval.server}. "
+            "Approve or deny it from this icon's menu, or click here.",
+            APPROVAL_MESSAGE_MS,
+        )
 
     # --- menu -------------------------------------------------------------------------------------
     def _add(self, text: str, name: str, slot: object = None, *, enabled: bool = True) -> QAction:
@@ -142,6 +161,14 @@ class Tray(QObject):
             action.setIcon(style.dot(row.state))
             action.setEnabled(running)
             action.triggered.connect(lambda checked, name=row.name: app.set_enabled(name, checked))
+        waiting = [row for row in rows if row.state == "needs sign-in"]
+        if waiting:
+            submenu.addSeparator()
+        for row in waiting:
+            sign_in = submenu.addAction(f"Sign in to {row.name}…")
+            sign_in.setObjectName(f"sign_in:{row.name}")
+            sign_in.setEnabled(running and row.name not in app.sign_ins.in_progress)
+            sign_in.triggered.connect(lambda _c=False, name=row.name: app.sign_ins.sign_in(name))
 
     def action(self, name: str) -> QAction | None:
         """Find a menu item by its object name (as tests and accessibility tools do)."""

@@ -117,3 +117,86 @@ async def test_the_http_client_factory_and_the_process_transport_walk():
         process.kill()
         await process.wait()
         processes.close_process_transport(process)
+
+
+# --- sdk/oauth.py: the SDK's OAuth client, driven and extended by ChildOAuth ---------------------------------
+
+
+def test_the_oauth_client_seams_still_exist():
+    import dataclasses
+
+    from mcp.client.auth import OAuthClientProvider, OAuthFlowError
+    from mcp.client.auth import utils as auth_utils
+    from mcp.client.auth.oauth2 import OAuthContext
+
+    # ChildOAuth passes these positionally, in this order.
+    assert params_of(OAuthClientProvider.__init__)[1:7] == [
+        "server_url", "client_metadata", "storage", "redirect_handler", "callback_handler", "client_metadata_url"
+    ]
+    # It wraps the flow (an async generator httpx drives) and the step that starts an authorization.
+    assert inspect.isasyncgenfunction(OAuthClientProvider._auth_flow)
+    assert params_of(OAuthClientProvider._auth_flow)[1:] == ["request"]
+    assert inspect.iscoroutinefunction(OAuthClientProvider._perform_authorization)
+    # The context fields it reads and sets.
+    fields = {f.name for f in dataclasses.fields(OAuthContext)}
+    assert {"server_url", "client_metadata", "oauth_metadata", "protected_resource_metadata", "auth_server_url",
+            "token_expiry_time", "current_tokens"} <= fields
+    assert callable(OAuthContext.can_refresh_token) and callable(OAuthContext.is_token_valid)
+    assert issubclass(OAuthFlowError, Exception)
+    # The discovery helpers it uses to say what a server asks for, without starting a flow.
+    for name, first in (("build_protected_resource_metadata_discovery_urls", 2), ("create_oauth_metadata_request", 1),
+                        ("extract_field_from_www_auth", 2), ("extract_resource_metadata_from_www_auth", 1),
+                        ("extract_scope_from_www_auth", 1), ("get_client_metadata_scopes", 2),
+                        ("handle_protected_resource_response", 1), ("union_scopes", 2)):
+        assert len(params_of(getattr(auth_utils, name))) >= first, name
+
+
+def _child_oauth(tokens: bool, refresh_at: float | None = None):
+    from mcp.shared.auth import OAuthToken
+
+    from app.config.models import RemoteServer
+    from app.gateway.children.oauth import client_metadata
+    from app.gateway.children.tokens import SignInRecord, StoredSignIn
+    from app.gateway.sdk.oauth import ChildOAuth
+
+    url = "http://127.0.0.1:9/mcp"
+    record = SignInRecord(url, issuer="http://127.0.0.1:9")
+    if tokens:
+        record.tokens = OAuthToken(access_token="at-seam", refresh_token="rt-seam", expires_in=3600)
+        record.expires_at = refresh_at
+    stored = StoredSignIn(None, "docs", record)
+    return ChildOAuth(url, client_metadata(RemoteServer(url=url), "http://127.0.0.1/callback"), stored)
+
+
+async def test_the_sdk_sends_the_request_itself_first_with_a_kept_valid_token():
+    """ChildOAuth tells the caller's request from the SDK's own (discovery, refresh) by identity: the first
+    request the SDK's flow yields must be the one it was given, carrying the kept token."""
+    import time
+
+    provider = _child_oauth(tokens=True, refresh_at=time.time() + 3600)
+    request = httpx2.Request("POST", "http://127.0.0.1:9/mcp")
+    flow = provider._auth_flow(request)
+    outgoing = await flow.__anext__()
+    await flow.aclose()
+    assert outgoing is request and request.headers["authorization"] == "Bearer at-seam"
+
+
+async def test_a_token_past_its_expiry_time_makes_the_sdk_refresh_first():
+    """The refresh ahead of expiry works by setting token_expiry_time earlier: the SDK must then send a
+    refresh (to the token endpoint) before the request, not the stale token."""
+    import time
+
+    from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata
+
+    provider = _child_oauth(tokens=True, refresh_at=time.time() - 5)
+    provider.stored.record.metadata = OAuthMetadata.model_validate({
+        "issuer": "http://127.0.0.1:9", "authorization_endpoint": "http://127.0.0.1:9/authorize",
+        "token_endpoint": "http://127.0.0.1:9/token", "response_types_supported": ["code"],
+    })
+    provider.stored.configured = OAuthClientInformationFull(client_id="seam", redirect_uris=None)
+    request = httpx2.Request("POST", "http://127.0.0.1:9/mcp")
+    flow = provider._auth_flow(request)
+    outgoing = await flow.__anext__()
+    await flow.aclose()
+    assert outgoing is not request
+    assert str(outgoing.url) == "http://127.0.0.1:9/token" and b"grant_type=refresh_token" in outgoing.content

@@ -14,9 +14,34 @@ class ChildState(enum.StrEnum):
     STARTING = "starting"
     RUNNING = "running"
     BACKOFF = "backoff"
+    NEEDS_SIGN_IN = "needs sign-in"  # a remote server asks for OAuth: it waits for the user, not a retry
     FAILED = "failed"
     DISABLED = "disabled"
     STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class SignInChallenge:
+    """What a server that asks for authorization asks for: who signs in (the authorization server's
+    issuer) and the scopes; `expired` when a sign-in that worked could not be renewed."""
+
+    issuer: str
+    scopes: tuple[str, ...] = ()
+    expired: bool = False
+
+    def sentence(self, server: str) -> str:
+        asks = f" (scopes: {' '.join(self.scopes)})" if self.scopes else ""
+        if self.expired:
+            return f"The sign-in to {self.issuer} expired and could not be renewed: sign in again{asks}."
+        return f"Sign in to use it: {server} asks for authorization by {self.issuer}{asks}."
+
+
+class SignInRequired(Exception):
+    """Raised by a child's OAuth when only the user can go on (no tokens, or they could not be refreshed)."""
+
+    def __init__(self, challenge: SignInChallenge) -> None:
+        super().__init__(f"sign-in required by {challenge.issuer}")
+        self.challenge = challenge
 
 
 class ChildUnavailable(MCPError):

@@ -25,7 +25,15 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from app import __version__
 from app.config.models import ChildConfig, GatewaySettings, RemoteServer, StdioServer
 from app.gateway.children.fast_lane import FastLane
-from app.gateway.children.model import ChildLists, ChildState, ChildTimedOut, ChildUnavailable, UpstreamRelay
+from app.gateway.children.model import (
+    ChildLists,
+    ChildState,
+    ChildTimedOut,
+    ChildUnavailable,
+    SignInChallenge,
+    UpstreamRelay,
+)
+from app.gateway.children.oauth import ChildCredentials
 from app.gateway.children.stderr import StderrCapture
 from app.gateway.children.stdio import ConnectionEnd
 from app.gateway.children.transports import transport_attempts, watch_closed
@@ -64,14 +72,18 @@ class ChildSupervisor:
         on_lists_changed: Callable[[str], None],
         settings: Callable[[], GatewaySettings] = GatewaySettings,
         invalid: str | None = None,
+        credentials: ChildCredentials | None = None,
     ) -> None:
         """`config` None with `invalid` set: an entry that cannot be used (the sentence says why); it is
-        shown as failed and never started."""
+        shown as failed and never started. `credentials`: OAuth for a remote child (None: none kept)."""
         self.name = name
         self.bus = bus
         self.relay = relay
         self.on_lists_changed = on_lists_changed
         self.settings = settings
+        self.credentials = credentials or ChildCredentials(None)
+        # What the server asks for while the child waits for the user to sign in (state NEEDS_SIGN_IN).
+        self.sign_in: SignInChallenge | None = None
         self.stderr = StderrCapture(name, log_dir)
         self.error: str | None = None
         self.next_retry_at: float | None = None
@@ -95,6 +107,7 @@ class ChildSupervisor:
         """Take a new entry (while not running). A server that will start gets a new first start to wait for."""
         self.config, self.invalid = config, invalid
         self._failures = 0
+        self.sign_in = None
         if invalid is not None or config is None:
             self.first_start.set()
             self._set_state(ChildState.FAILED, invalid or "no entry in the config")
@@ -138,9 +151,12 @@ class ChildSupervisor:
         """Keep the child connected until cancelled. Never raises but for cancellation."""
         try:
             while True:
+                self.sign_in = None
                 self._set_state(ChildState.STARTING)
                 reason, ran_for, permanent = await self._run_once()
                 self._disconnected()
+                if self.sign_in is not None:
+                    await self._wait_for_sign_in(self.sign_in)
                 if ran_for >= BACKOFF_RESET_AFTER:
                     self._failures = 0
                 self._failures += 1
@@ -155,6 +171,21 @@ class ChildSupervisor:
             self._disconnected()
             self.first_start.set()
             self._set_state(ChildState.STOPPED if self.enabled else ChildState.DISABLED)
+
+    async def _wait_for_sign_in(self, challenge: SignInChallenge) -> None:
+        """Only the user can go on: no retries, no backoff. A sign-in (or a config change) restarts this task."""
+        self._failures = 0
+        self.next_retry_at = None
+        self._set_state(ChildState.NEEDS_SIGN_IN, challenge.sentence(self.name))
+        self.first_start.set()
+        log.warning("Server %s needs a sign-in (%s asks for it): `switchboard login %s`, or Sign in in the panel",
+                    self.name, challenge.issuer, self.name)
+        await anyio.sleep_forever()
+
+    def _challenged(self, challenge: SignInChallenge) -> None:
+        """Called by the child's OAuth as it gives up: the connection ends with this reason."""
+        self.sign_in = challenge
+        self._end.reason = challenge.sentence(self.name)
 
     def _disconnected(self) -> None:
         had_lists = self._client is not None
@@ -242,8 +273,11 @@ class ChildSupervisor:
         configured transport is tried over Streamable HTTP, then legacy SSE.
         """
         assert self.config is not None, "an invalid entry is never started"
+        auth = None
+        if isinstance(self.config, RemoteServer):
+            auth = await self.credentials.auth_for(self.name, self.config, self._challenged)
         max_line = self.settings().max_message_bytes
-        attempts = transport_attempts(self.config, self.stderr, max_line, self._end, self.name, self._lane)
+        attempts = transport_attempts(self.config, self.stderr, max_line, self._end, self.name, self._lane, auth=auth)
         for index, (transport, mode) in enumerate(attempts):
             closed = anyio.Event()
             try:
@@ -252,7 +286,7 @@ class ChildSupervisor:
                 last = index == len(attempts) - 1
                 cause = _first_cause(exc)
                 refused = isinstance(cause, MCPError) and cause.code != CONNECTION_CLOSED
-                if last or not (refused or self.kind == "remote"):
+                if last or self.sign_in is not None or not (refused or self.kind == "remote"):
                     raise
                 log.info("server %s: attempt %d (%s) failed (%s); trying the next", self.name, index + 1, mode, cause)
                 await stack.aclose()
@@ -321,6 +355,9 @@ class ChildSupervisor:
             return f"Server '{self.name}' is disabled"
         if self.invalid is not None:
             return f"Server '{self.name}' cannot start: {self.invalid}"
+        if self.state == ChildState.NEEDS_SIGN_IN and self.sign_in is not None:
+            return (f"Server '{self.name}' needs a sign-in: {self.sign_in.sentence(self.name)} "
+                    f"Run `switchboard login {self.name}`, or use Sign in in the Servers tab.")
         detail = f": {self.error}" if self.error and self.state in (ChildState.BACKOFF, ChildState.FAILED) else ""
         return f"Server '{self.name}' is not running ({self.state.value}{detail})"
 

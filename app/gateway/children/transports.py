@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx2
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -61,12 +62,21 @@ async def watch_closed(transport: Any, closed: anyio.Event) -> AsyncIterator[tup
 
 
 def transport_attempts(
-    config: ChildConfig, stderr: StderrCapture, max_line: int, end: ConnectionEnd, name: str, lane: FastLane
+    config: ChildConfig,
+    stderr: StderrCapture,
+    max_line: int,
+    end: ConnectionEnd,
+    name: str,
+    lane: FastLane,
+    *,
+    auth: httpx2.Auth | None = None,
 ) -> list[tuple[Callable[[], Any], str]]:
     """The ways to reach a child, in the order to try them: (transport factory, the SDK Client's mode).
 
     The handshake era first, then the SDK's auto mode (server/discover) for a child that speaks only
     the 2026 era; a remote child without a configured transport: Streamable HTTP, then legacy SSE.
+    `auth`: a remote child's OAuth (its own, never another child's); its requests carry only that and
+    the entry's configured headers, nothing of the client whose call is relayed.
     """
     if isinstance(config, StdioServer):
         params = StdioParams(config.command, config.args, config.env, config.cwd)
@@ -79,10 +89,10 @@ def transport_attempts(
         return [(stdio, "legacy"), (stdio, "auto")]
 
     def streamable() -> Any:
-        return _streamable(config)
+        return _streamable(config, auth)
 
     def sse() -> Any:
-        return sse_client(config.url, headers=config.headers or None)
+        return sse_client(config.url, headers=config.headers or None, auth=auth)
 
     if config.transport == "sse":
         return [(sse, "legacy")]
@@ -92,9 +102,9 @@ def transport_attempts(
 
 
 @asynccontextmanager
-async def _streamable(config: RemoteServer) -> AsyncIterator[Any]:
+async def _streamable(config: RemoteServer, auth: httpx2.Auth | None) -> AsyncIterator[Any]:
     async with (
-        create_mcp_http_client(headers=config.headers or None) as http,
+        create_mcp_http_client(headers=config.headers or None, auth=auth) as http,
         streamable_http_client(config.url, http_client=http) as streams,
     ):
         yield streams

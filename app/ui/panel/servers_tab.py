@@ -1,5 +1,6 @@
 """Servers tab: every child with its state and counts; the selected one's command, error, call limits and
-cache counts, each tool's policy (editable) and its stderr."""
+cache counts, each tool's policy (editable) and its stderr. A remote server that waits for a sign-in has a
+Sign in button in its row (and in the detail pane): the sign-in runs in the background, in the browser."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from app.ui.widgets import EmptyOr, set_widths, table
 if TYPE_CHECKING:
     from app.ui.desktop import DesktopApp
 
+SIGN_IN_COLUMN = 7  # "Last error": for a server that waits for a sign-in, the button says what to do about it
 EMPTY = (
     "No servers yet — add one to the \"mcpServers\" block of the config file\n"
     "(Settings ▸ Open config file). Switchboard applies your edit as soon as you save it."
@@ -58,6 +60,10 @@ class ServersTab(QWidget):
         self.restart.clicked.connect(self._restart)
         self.open_log = QPushButton("Open log file")
         self.open_log.clicked.connect(self._open_log)
+        self.sign_in = QPushButton("Sign in…")
+        self.sign_in.setObjectName("sign_in")
+        self.sign_in.setToolTip("Sign in to this server in your browser; Switchboard keeps the tokens in the keyring.")
+        self.sign_in.clicked.connect(self._sign_in_selected)
         self.stderr = QPlainTextEdit()
         self.stderr.setReadOnly(True)
         self.stderr.setPlaceholderText("Nothing on stderr yet.")
@@ -70,7 +76,7 @@ class ServersTab(QWidget):
         self.tool_policies = ToolPolicyEditor(app)
 
         buttons = QHBoxLayout()
-        for button in (self.toggle, self.restart, self.open_log):
+        for button in (self.sign_in, self.toggle, self.restart, self.open_log):
             buttons.addWidget(button)
         buttons.addStretch(1)
         form = QFormLayout()
@@ -105,6 +111,8 @@ class ServersTab(QWidget):
         layout.addWidget(splitter)
         app.status_changed.connect(self.update_detail)
         app.servers.modelReset.connect(self._select_first)
+        for signal in (app.status_changed, app.servers.modelReset, app.servers.dataChanged):
+            signal.connect(self.sync_sign_in_buttons)
         self._select_first()
 
     def _fit_table(self) -> None:
@@ -153,6 +161,13 @@ class ServersTab(QWidget):
         self.error.setText(row.error)
         self.error.setVisible(bool(row.error))
         self.error_label.setVisible(bool(row.error))
+        needs = row.state == "needs sign-in"
+        # Waiting for the user is no error: what the server asks for, in the colour of its state.
+        if isinstance(self.error_label, QLabel):
+            self.error_label.setText("Sign-in:" if needs else "Error:")
+        self.error.setStyleSheet(f"color: {style.AMBER if needs else style.RED};")
+        self.sign_in.setVisible(needs)
+        self.sign_in.setEnabled(needs and name not in self.app.sign_ins.in_progress)
         self.toggle.setText("Disable" if row.enabled else "Enable")
         self.restart.setEnabled(row.enabled)
         # In backoff the next try may be 30 s away: the button says it does not wait.
@@ -164,6 +179,39 @@ class ServersTab(QWidget):
         if lines != self.stderr.toPlainText():
             self.stderr.setPlainText(lines)
             self.stderr.verticalScrollBar().setValue(self.stderr.verticalScrollBar().maximum())
+
+    # --- signing in -------------------------------------------------------------------------------
+    def sync_sign_in_buttons(self) -> None:
+        """A Sign in button in the last column of each row that waits for a sign-in; none elsewhere."""
+        model = self.app.servers
+        for number, row in enumerate(model.rows):
+            index = model.index(number, SIGN_IN_COLUMN)
+            current = self.view.indexWidget(index)
+            wanted = row.state == "needs sign-in"
+            if wanted and (current is None or current.objectName() != f"sign_in:{row.name}"):
+                button = QPushButton("Sign in…")
+                button.setObjectName(f"sign_in:{row.name}")
+                button.setToolTip(row.error)
+                button.clicked.connect(lambda _c=False, name=row.name: self.app.sign_ins.sign_in(name))
+                self.view.setIndexWidget(index, button)
+                current = button
+            elif not wanted and current is not None:
+                self.view.setIndexWidget(index, None)  # type: ignore[arg-type]
+                continue
+            if isinstance(current, QPushButton):
+                waiting = row.name in self.app.sign_ins.in_progress
+                current.setEnabled(not waiting)
+                current.setText("Waiting for the browser…" if waiting else "Sign in…")
+
+    def row_button(self, name: str) -> QPushButton | None:
+        row = self.app.servers.row_named(name)
+        widget = self.view.indexWidget(self.app.servers.index(row, SIGN_IN_COLUMN)) if row >= 0 else None
+        return widget if isinstance(widget, QPushButton) else None
+
+    def _sign_in_selected(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.app.sign_ins.sign_in(name)
 
     def _toggle(self) -> None:
         name = self.selected_name()

@@ -165,6 +165,12 @@ class ControlPanel(QMainWindow):
         if approval_id:
             self.approvals_tab.select(approval_id)
 
+    def show_servers_tab(self, server: str | None = None) -> None:
+        self.show_panel()
+        self.tabs.setCurrentWidget(self.servers_tab)
+        if server:
+            self.servers_tab.select(server)
+
     def show_connect_tab(self) -> None:
         self.show_panel()
         self.tabs.setCurrentWidget(self.connect_tab)
