@@ -1,7 +1,7 @@
 """Tool search mode: instead of every tool, a client sees three gateway tools (search the catalog, get one
 tool's schema, call a tool by its published name) and the tools pinned to stay visible.
 
-The catalog is ranked with BM25 (bm25s) over each tool's name (split into words, counted twice: names
+The catalog is ranked with BM25 (SQLite's FTS5, in memory) over each tool's name (split into words, counted twice: names
 say most), title, description, argument names and server name, stemmed and without stop words. The
 index is built once per catalog (catalogs are immutable snapshots) and results are filtered by what the
 caller's key may see, so a search never reveals a tool the key hides. Arguments of a call are checked
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
 
 @functools.cache
 def _stemmer() -> Any:
-    # Imported on first use: numpy (bm25s) and the stemmer cost a gateway that never searches nothing.
+    # Imported on first use: the stemmer costs a gateway that never searches nothing.
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -105,25 +106,27 @@ def document(tool: dict[str, Any], server: str) -> list[str]:
 
 
 class SearchIndex:
-    """BM25 over one catalog's tools."""
+    """BM25 over one catalog's tools: an in-memory FTS5 table of each tool's stemmed words (SQLite ships
+    in every Python, so the frozen app carries no numerical library for a ranking of ~100 documents)."""
 
     def __init__(self, tools: Sequence[dict[str, Any]], server_of: Callable[[str], str]) -> None:
-        import bm25s
-
         self.names = [str(t["name"]) for t in tools]
-        self._bm25: Any = None
-        corpus = [document(t, server_of(str(t["name"]))) or ["_"] for t in tools]
-        if corpus:
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(corpus, show_progress=False)
+        # Used on the gateway's loop only, but it may be built on another thread than the one that asks.
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute("CREATE VIRTUAL TABLE tools USING fts5(words, tokenize = 'unicode61')")
+        self._db.executemany(
+            "INSERT INTO tools(rowid, words) VALUES (?, ?)",
+            ((i, " ".join(document(t, server_of(str(t["name"]))))) for i, t in enumerate(tools)),
+        )
 
     def ranked(self, query: str) -> list[str]:
         """Every tool whose text shares a word with `query`, best first."""
-        terms = words(query)
-        if self._bm25 is None or not terms:
+        terms = list(dict.fromkeys(words(query)))  # stems are letters and digits: safe inside quotes
+        if not terms:
             return []
-        ids, scores = self._bm25.retrieve([terms], k=len(self.names), show_progress=False)
-        return [self.names[int(i)] for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        match = " OR ".join(f'"{term}"' for term in terms)
+        rows = self._db.execute("SELECT rowid FROM tools WHERE tools MATCH ? ORDER BY bm25(tools)", (match,))
+        return [self.names[rowid] for (rowid,) in rows]
 
 
 def text_result(value: Any, *, error: bool = False) -> dict[str, Any]:
