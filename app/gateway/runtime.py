@@ -13,38 +13,36 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
-import uvicorn
 
-from app import __version__
 from app.config.models import POLICY_FIELDS, ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
+from app.gateway.children.fleet import Fleet
 from app.gateway.children.oauth import ChildCredentials
 from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn
 from app.gateway.children.sign_ins import RemoteSignIns
-from app.gateway.children.supervisor import ChildState, ChildSupervisor
+from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.children.tokens import TokenStore
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
+from app.gateway.health import health_body, starting_up
 from app.gateway.http.app import GatewayApp
 from app.gateway.http.credentials import PREFIX as CREDENTIALS_PREFIX
 from app.gateway.http.credentials import credentials_routes
-from app.gateway.http.serving import bind_socket, bounded_protocol, embedded_server
+from app.gateway.http.serving import SHUTDOWN_GRACE, bind_socket, gateway_server
 from app.gateway.policy import CallPolicy
 from app.gateway.policy.admin_api import PREFIX as APPROVALS_PREFIX
 from app.gateway.policy.admin_api import approvals_route
 from app.gateway.policy.edits import EditError, RawChange
-from app.gateway.routing.catalog import Catalog
+from app.gateway.routing.catalog import Catalog, changed_kinds
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
 from app.gateway.routing.handlers import Router, build_server
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
 Guard = Callable[[ASGIApp], ASGIApp]
-SHUTDOWN_GRACE = 2
 
 
 class ConfigSource(Protocol):
@@ -63,13 +61,6 @@ class ConfigSource(Protocol):
     def set_enabled(self, name: str, enabled: bool) -> LoadedConfig: ...
 
     def update(self, change: Callable[[dict[str, Any]], None]) -> LoadedConfig: ...
-
-
-@dataclass
-class _Running:
-    supervisor: ChildSupervisor
-    scope: anyio.CancelScope
-    done: anyio.Event
 
 
 class Gateway:
@@ -98,7 +89,7 @@ class Gateway:
         self.supervisors: dict[str, ChildSupervisor] = {}
         self.catalog = Catalog.empty()
         self.child_catalogs: dict[str, Catalog] = {}
-        self._running: dict[str, _Running] = {}
+        self.fleet = Fleet(self.supervisors)
         self._app: GatewayApp | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stop = anyio.Event()
@@ -151,23 +142,10 @@ class Gateway:
 
     def starting_up(self) -> bool:
         """Some enabled server has not finished its first start yet."""
-        return any(s.enabled and not s.first_start.is_set() for s in self.supervisors.values())
+        return starting_up(self.supervisors.values())
 
     def health(self) -> dict[str, Any]:
-        children = {s.name: _child_health(s) for s in self.children()}
-        wanted = [s for s in self.children() if s.enabled or s.invalid is not None]  # a broken entry counts
-        if self.state != "running":
-            status = self.state
-        elif self.starting_up():
-            status = "starting"
-        elif all(s.state == ChildState.RUNNING for s in wanted):
-            status = "ok"
-        else:
-            status = "degraded"
-        body: dict[str, Any] = {"status": status, "version": __version__, "children": children}
-        if self.config.error is not None:
-            body["config"] = "the config file has a problem; the last good config is running"
-        return body
+        return health_body(self.state, self.children(), config_broken=self.config.error is not None)
 
     async def wait_until_started(self, timeout: float | None = None) -> None:
         """Wait (bounded by `gateway.startup_wait_s`) until every enabled server's first start is over,
@@ -219,24 +197,11 @@ class Gateway:
         settings = self.applied.gateway
         app = GatewayApp(self.health, settings, self.routes)
         self._app = app
-        config = uvicorn.Config(
-            self.guard(app),
-            http=bounded_protocol(lambda: self.applied.gateway),
-            log_config=None,
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE,
-            timeout_keep_alive=max(1, round(settings.read_timeout_s)),
-            ws="none",
-            server_header=False,
-            proxy_headers=False,  # no proxy in front: X-Forwarded-* must not be believed, nor parsed per request
-            h11_max_incomplete_event_size=64 * 1024,
-        )
-        server = embedded_server(config)
+        server = gateway_server(self.guard(app), lambda: self.applied.gateway)
         loop = asyncio.get_running_loop()
         try:
             async with anyio.create_task_group() as tg:
-                self._tg = tg
+                self._tg = self.fleet.task_group = tg
                 await app.start(tg)
                 await app.add("*", build_server(self._router("*")), "")
                 for name in self._all_names(self.applied):
@@ -262,7 +227,7 @@ class Gateway:
                 ready.set_result(None)
                 await self._stop.wait()
                 server.should_exit = True  # stop accepting first
-                await self._stop_all_children()  # in-flight calls get their error now
+                await self.fleet.stop_all()  # in-flight calls get their error now
                 app.stop_all()
                 with anyio.move_on_after(SHUTDOWN_GRACE + 2):
                     await served.wait()
@@ -279,7 +244,7 @@ class Gateway:
             if self._unsubscribe is not None:
                 self._unsubscribe()
                 self._unsubscribe = None
-            self._tg = None
+            self._tg = self.fleet.task_group = None
             self._app = None
             sock.close()
 
@@ -324,39 +289,10 @@ class Gateway:
         assert self._app is not None
         await self._app.add(f"child:{name}", build_server(self._router(name), name=name), f"/servers/{name}")
         if child is not None and child.enabled:
-            await self._start_child(supervisor)
-
-    async def _start_child(self, supervisor: ChildSupervisor) -> None:
-        assert self._tg is not None
-        scope = anyio.CancelScope()
-        done = anyio.Event()
-        self._running[supervisor.name] = _Running(supervisor, scope, done)
-
-        async def supervise() -> None:
-            try:
-                with scope:
-                    await supervisor.run()
-            except Exception as exc:  # a bug in one supervisor must not take down the gateway and the others
-                log.exception("the supervisor of server %s stopped on an error", supervisor.name)
-                supervisor.mark_failed(f"Switchboard stopped supervising it: {exc}. See the log.")
-            finally:
-                done.set()
-
-        self._tg.start_soon(supervise)
-
-    async def _stop_child(self, name: str) -> None:
-        running = self._running.pop(name, None)
-        if running is not None:
-            running.scope.cancel()
-            await running.done.wait()
-
-    async def _stop_all_children(self) -> None:
-        async with anyio.create_task_group() as tg:
-            for name in list(self._running):
-                tg.start_soon(self._stop_child, name)
+            self.fleet.start(supervisor)
 
     async def _remove_child(self, name: str) -> None:
-        await self._stop_child(name)
+        await self.fleet.stop(name)
         self.supervisors.pop(name, None)
         if self._app is not None:
             self._app.remove(f"child:{name}")
@@ -374,17 +310,7 @@ class Gateway:
 
     async def restart_child(self, name: str) -> None:
         """Restart now, also out of a backoff wait."""
-        supervisor = self.supervisors.get(name)
-        if supervisor is None:
-            raise GatewayError(f"There is no server named '{name}' in the config.")
-        if supervisor.invalid is not None:
-            raise GatewayError(f"Server '{name}' cannot start: {supervisor.invalid}")
-        if not supervisor.enabled:
-            raise GatewayError(f"Server '{name}' is disabled; enable it first.")
-        await self._stop_child(name)
-        if self._tg is not None:
-            supervisor.reset_backoff()
-            await self._start_child(supervisor)
+        await self.fleet.restart(name)
 
     # --- signing in to remote servers (children/sign_ins.py) ----------------------------------------
     async def sign_in(self, name: str, open_url: OpenUrl, timeout: float = SIGN_IN_TIMEOUT_S) -> SignedIn:
@@ -444,13 +370,13 @@ class Gateway:
                     await self._add_child(name, new)
                     changes.append(f"added {name}")
                 elif _entry(old, name) != _entry(new, name):  # policy fields alone never restart a server
-                    await self._stop_child(name)
+                    await self.fleet.stop(name)
                     supervisor = self.supervisors[name]
                     supervisor.reconfigure(new.mcpServers.get(name), new.invalid.get(name))
                     if supervisor.invalid is not None:
                         log.warning("Server %s cannot start: %s", name, supervisor.invalid)
                     if supervisor.enabled:
-                        await self._start_child(supervisor)
+                        self.fleet.start(supervisor)
                     changes.append(f"updated {name}")
                 elif old.mcpServers.get(name) != new.mcpServers.get(name):
                     changes.append(f"call settings of {name}")
@@ -467,9 +393,9 @@ class Gateway:
             self.child_catalogs[name] = Catalog.build({name: running[name]}, prefixed=False)
         else:
             self.child_catalogs.pop(name, None)
-        kinds = _changed_kinds(old, self.catalog)
+        kinds = changed_kinds(old, self.catalog)
         if old_child is not None and name in self.child_catalogs:
-            kinds |= _changed_kinds(old_child, self.child_catalogs[name])
+            kinds |= changed_kinds(old_child, self.child_catalogs[name])
         if kinds and self._tg is not None:
             self._tg.start_soon(self.connected.lists_changed, kinds, {name})
         self.bus.publish(CatalogChanged((name,)))
@@ -479,29 +405,7 @@ class Gateway:
         self.bus.publish(GatewayStateChanged(state, self.url, self.error))
 
 
-def _child_health(child: ChildSupervisor) -> dict[str, Any]:
-    """A child in /health: its state and tool count; when it waits for a sign-in, what it asks for."""
-    body: dict[str, Any] = {"state": child.state.value, "tools": len(child.lists.tools)}
-    if child.next_retry_at:
-        body["retry_at"] = child.next_retry_at
-    if child.state == ChildState.NEEDS_SIGN_IN and child.sign_in is not None:
-        body["sign_in"] = {"issuer": child.sign_in.issuer, "scopes": list(child.sign_in.scopes),
-                           "expired": child.sign_in.expired}
-    return body
-
-
 def _entry(config: Config, name: str) -> tuple[dict[str, Any] | None, str | None]:
     """What running the server depends on: its entry less the fields that only shape calls (POLICY_FIELDS)."""
     child: ChildConfig | None = config.mcpServers.get(name)
     return (None if child is None else child.model_dump(exclude=set(POLICY_FIELDS))), config.invalid.get(name)
-
-
-def _changed_kinds(old: Catalog, new: Catalog) -> set[str]:
-    kinds = set()
-    if old.tools != new.tools:
-        kinds.add("tools")
-    if old.prompts != new.prompts:
-        kinds.add("prompts")
-    if old.resources != new.resources or old.templates != new.templates:
-        kinds.add("resources")
-    return kinds

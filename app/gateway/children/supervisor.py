@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -24,7 +23,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app import __version__
 from app.config.models import ChildConfig, GatewaySettings, RemoteServer, StdioServer
+from app.gateway.children.failures import describe_failure, exit_reason, first_cause
 from app.gateway.children.fast_lane import FastLane
+from app.gateway.children.lists import read_lists
 from app.gateway.children.model import (
     ChildLists,
     ChildState,
@@ -46,7 +47,6 @@ BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 30.0
 BACKOFF_RESET_AFTER = 60.0  # running this long wipes the failure streak
 CONNECT_TIMEOUT = 30.0
-LIST_PAGE_CAP = 100
 CLIENT_INFO = types.Implementation(name="switchboard", version=__version__)
 # The requests a 2026-era child may answer with input_required.
 INPUT_METHODS = ("tools/call", "prompts/get", "resources/read")
@@ -229,32 +229,14 @@ class ChildSupervisor:
             return self._exit_reason(), ran_for, False
         except Exception as exc:
             await self.stderr.settle()
-            permanent = isinstance(_first_cause(exc), FileNotFoundError | PermissionError)
-            return self._describe_failure(_first_cause(exc)), 0.0, permanent
+            permanent = isinstance(first_cause(exc), FileNotFoundError | PermissionError)
+            return self._describe_failure(first_cause(exc)), 0.0, permanent
 
     def _exit_reason(self) -> str:
-        if self._end.reason:
-            return self._end.reason
-        tail = self.stderr.last_line()
-        reason = "the server closed its connection" if self.kind == "remote" else "the server process exited"
-        return f"{reason}: {tail}" if tail else reason
+        return exit_reason(self.kind, self._end.reason, self.stderr.last_line())
 
     def _describe_failure(self, exc: BaseException) -> str:
-        if self._end.reason:
-            return self._end.reason
-        if isinstance(exc, FileNotFoundError) and isinstance(self.config, StdioServer):
-            return f"command not found: {self.config.command}"
-        if isinstance(exc, PermissionError) and isinstance(self.config, StdioServer):
-            return f"command not executable: {self.config.command}"
-        if isinstance(exc, httpx2.TransportError) and isinstance(self.config, RemoteServer):
-            return f"cannot reach {self.config.url} ({exc or type(exc).__name__})"
-        if isinstance(exc, TimeoutError):
-            return f"no answer to the MCP handshake within {CONNECT_TIMEOUT:.0f} s"
-        text = str(exc) or type(exc).__name__
-        if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
-            text = "the server exited during start-up" if self.kind == "stdio" else "the server closed the connection"
-        tail = self.stderr.last_line()
-        return f"{text}: {tail}" if tail else text
+        return describe_failure(exc, self.config, self.kind, self._end.reason, self.stderr.last_line(), CONNECT_TIMEOUT)
 
     def _set_state(self, state: ChildState, error: str | None = None) -> None:
         self.state = state
@@ -284,7 +266,7 @@ class ChildSupervisor:
                 return await self._open_client(stack, watch_closed(transport(), closed), mode), closed
             except Exception as exc:
                 last = index == len(attempts) - 1
-                cause = _first_cause(exc)
+                cause = first_cause(exc)
                 refused = isinstance(cause, MCPError) and cause.code != CONNECTION_CLOSED
                 if last or self.sign_in is not None or not (refused or self.kind == "remote"):
                     raise
@@ -362,34 +344,7 @@ class ChildSupervisor:
         return f"Server '{self.name}' is not running ({self.state.value}{detail})"
 
     async def refresh_lists(self) -> None:
-        caps = self.capabilities
-        lists = ChildLists()
-        if "tools" in caps:
-            lists.tools = await self._list_all("tools/list", "tools")
-        if "prompts" in caps:
-            lists.prompts = await self._list_all("prompts/list", "prompts")
-        if "resources" in caps:
-            lists.resources = await self._list_all("resources/list", "resources")
-            lists.templates = await self._list_all("resources/templates/list", "resourceTemplates")
-        self.lists = lists
-
-    async def _list_all(self, method: str, key: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(LIST_PAGE_CAP):
-            try:
-                client = self._client
-                if client is None:
-                    return items
-                page = await send_raw(client, method, {"cursor": cursor} if cursor else {}, timeout=CONNECT_TIMEOUT)
-            except MCPError as exc:
-                log.warning("server %s: %s failed: %s", self.name, method, exc)
-                return items
-            items.extend(page.get(key) or [])
-            cursor = page.get("nextCursor")
-            if not cursor:
-                break
-        return items
+        self.lists = await read_lists(self.name, self.capabilities, lambda: self._client, CONNECT_TIMEOUT)
 
     # --- what the child sends us ------------------------------------------------------------------
     async def _on_sampling(self, ctx: Any, params: types.CreateMessageRequestParams) -> Any:
@@ -438,10 +393,3 @@ class ChildSupervisor:
                 await self.relay.resource_updated(self.name, str(params.uri))
             case _:
                 pass
-
-
-def _first_cause(exc: BaseException) -> BaseException:
-    """The first real error inside (possibly nested) exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc

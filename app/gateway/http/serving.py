@@ -79,7 +79,30 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+SHUTDOWN_GRACE = 2  # seconds uvicorn gives open requests to finish once the gateway stops
+
+
 def embedded_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn that leaves the process's signals to its owner."""
+    return _EmbeddedServer(config)
+
+
+def gateway_server(app: ASGIApp, settings: Callable[[], GatewaySettings]) -> uvicorn.Server:
+    """uvicorn for the gateway: no logging, lifespan or websockets of its own; the request deadline and
+    per-address cap of `bounded_protocol`."""
+    config = uvicorn.Config(
+        app,
+        http=bounded_protocol(settings),
+        log_config=None,
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        timeout_keep_alive=max(1, round(settings().read_timeout_s)),
+        ws="none",
+        server_header=False,
+        proxy_headers=False,  # no proxy in front: X-Forwarded-* must not be believed, nor parsed per request
+        h11_max_incomplete_event_size=64 * 1024,
+    )
     return _EmbeddedServer(config)
 
 

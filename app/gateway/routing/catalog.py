@@ -139,3 +139,15 @@ def _uris(
             table.routes[published] = Route(server, uri)
             table.items.append(item if published == uri else {**item, key: published})
     return table
+
+
+def changed_kinds(old: Catalog, new: Catalog) -> set[str]:
+    """Which lists differ: the list_changed notifications clients must get."""
+    kinds = set()
+    if old.tools != new.tools:
+        kinds.add("tools")
+    if old.prompts != new.prompts:
+        kinds.add("prompts")
+    if old.resources != new.resources or old.templates != new.templates:
+        kinds.add("resources")
+    return kinds
