@@ -95,6 +95,7 @@ def _run_desktop(
     from app.gateway import GatewayError
     from app.launch import build_services
     from app.secrets import KeyStoreError
+    from app.ui.collector import GuiThreadCollector
     from app.ui.desktop import DesktopApp
     from app.ui.single_instance import InstanceServer
 
@@ -110,6 +111,7 @@ def _run_desktop(
         logs.setup(paths.log_dir(), fmt="json")
 
     desktop = DesktopApp(services, instance=lock, first_run=first_run)
+    collector = GuiThreadCollector()  # garbage with Qt objects in it is freed on this thread only
     instance = InstanceServer(desktop.show_panel)
     if not instance.listen():
         log.warning("could not listen for other launches on %s", instance.name)
@@ -122,6 +124,7 @@ def _run_desktop(
         code = 0
     finally:
         instance.close()
+        collector.stop()
         desktop.host.close_blocking()  # only if run() did not get to stop it (e.g. KeyboardInterrupt)
         services.close()
         asyncio.set_event_loop(None)
