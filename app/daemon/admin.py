@@ -17,8 +17,7 @@ import os
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-import orjson
-
+from app.gateway.http.responses import send_json
 from app.gateway.security.identity import SCOPE_KEY
 
 log = logging.getLogger(__name__)
@@ -46,26 +45,19 @@ def admin_routes(request_shutdown: Callable[[], None]) -> ASGIApp:
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         path = scope["path"].removeprefix(PREFIX)
         if path != SHUTDOWN:
-            await _json(send, 404, {"error": "not_found", "message": f"No such admin route: {scope['path']}."})
+            await send_json(send, 404, {"error": "not_found", "message": f"No such admin route: {scope['path']}."})
             return
         if scope.get("method") != "POST":
-            await _json(send, 405, {"error": "method_not_allowed", "message": "Use POST."}, [(b"allow", b"POST")])
+            await send_json(send, 405, {"error": "method_not_allowed", "message": "Use POST."}, [(b"allow", b"POST")])
             return
         identity = scope.get(SCOPE_KEY)
         if identity is None or identity.name != "main":
             who = "no key" if identity is None else f"the key {identity.name!r}"
             log.warning("Refused a shutdown request made with %s: only the main key may stop Switchboard", who)
-            await _json(send, 403, {"error": "forbidden", "message": "Only the main API key may stop Switchboard."})
+            await send_json(send, 403, {"error": "forbidden", "message": "Only the main API key may stop Switchboard."})
             return
         log.info("Stopping: asked to by `switchboard stop` (the admin API)")
-        await _json(send, 202, {"stopping": True, "pid": os.getpid()})
+        await send_json(send, 202, {"stopping": True, "pid": os.getpid()})
         request_shutdown()
 
     return app
-
-
-async def _json(send: Any, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

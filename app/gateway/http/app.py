@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
-import orjson
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
@@ -15,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config.models import GatewaySettings
 from app.gateway.http.body import checked_body
+from app.gateway.http.responses import send_json
 from app.gateway.sdk.streamable import DeferredStreamSessionManager
 
 SSE_MESSAGES = "messages/"
@@ -102,7 +102,7 @@ class GatewayApp:
         if path == "/health":
             health = self.health()
             # Not 200 until every enabled server's first start is over, so scripts can wait on it.
-            await _json(send, 503 if health["status"] in ("starting", "stopping", "error") else 200, health)
+            await send_json(send, 503 if health["status"] in ("starting", "stopping", "error") else 200, health)
             return
         for prefix, route in self.routes.items():
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
@@ -110,7 +110,7 @@ class GatewayApp:
                 return
         endpoint, rest = self._resolve(path)
         if endpoint is None:
-            await _json(send, 404, {"error": "not_found", "message": f"No such endpoint: {path}. MCP is at /mcp."})
+            await send_json(send, 404, {"error": "not_found", "message": f"No such endpoint: {path}. MCP is at /mcp."})
             return
         if rest in ("/mcp", "/mcp/"):
             await endpoint.streamable(scope, receive, send)
@@ -119,7 +119,7 @@ class GatewayApp:
         elif rest.startswith("/" + SSE_MESSAGES) and scope["method"] == "POST":
             await endpoint.sse_messages(scope, receive, send)
         else:
-            await _json(send, 404, {"error": "not_found", "message": f"No such endpoint: {path}. MCP is at /mcp."})
+            await send_json(send, 404, {"error": "not_found", "message": f"No such endpoint: {path}. MCP is at /mcp."})
 
     def _resolve(self, path: str) -> tuple[Endpoint | None, str]:
         if path.startswith("/servers/"):
@@ -127,12 +127,6 @@ class GatewayApp:
             return self.endpoints.get(f"child:{name}"), "/" + rest
         return self.endpoints.get("*"), path
 
-
-async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

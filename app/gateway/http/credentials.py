@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
-import orjson
-
 from app.gateway.errors import GatewayError
+from app.gateway.http.responses import send_json
 from app.gateway.security.identity import SCOPE_KEY
 
 log = logging.getLogger(__name__)
@@ -37,29 +36,22 @@ def credentials_routes(changed: Callable[[str], Awaitable[None]]) -> ASGIApp:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         name = unquote(scope["path"].removeprefix(PREFIX).strip("/"))
         if not name or "/" in name:
-            await _json(send, 404, {"error": "not_found", "message": f"No such route: {scope['path']}."})
+            await send_json(send, 404, {"error": "not_found", "message": f"No such route: {scope['path']}."})
             return
         if scope.get("method") != "POST":
-            await _json(send, 405, {"error": "method_not_allowed", "message": "Use POST."})
+            await send_json(send, 405, {"error": "method_not_allowed", "message": "Use POST."})
             return
         identity = scope.get(SCOPE_KEY)
         if identity is None or identity.name != "main":
             log.warning("Refused a request to reconnect server %s: only the main key may", name)
-            await _json(send, 403, {"error": "forbidden", "message": "Only the main API key may do this."})
+            await send_json(send, 403, {"error": "forbidden", "message": "Only the main API key may do this."})
             return
         try:
             await changed(name)
         except GatewayError as exc:
-            await _json(send, 404, {"error": "not_found", "message": str(exc)})
+            await send_json(send, 404, {"error": "not_found", "message": str(exc)})
             return
         log.info("Server %s: its sign-in changed, reconnecting it", name)
-        await _json(send, 202, {"server": name, "reconnecting": True})
+        await send_json(send, 202, {"server": name, "reconnecting": True})
 
     return app
-
-
-async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

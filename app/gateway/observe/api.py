@@ -17,6 +17,7 @@ import anyio
 import orjson
 
 from app.config.models import GatewaySettings
+from app.gateway.http.responses import send_json
 from app.gateway.observe.history import MAX_PAGE, HistoryError, HistoryStore
 from app.gateway.observe.metrics import CONTENT_TYPE, GatewayMetrics
 from app.gateway.observe.recorder import record_dict
@@ -248,11 +249,3 @@ def _last_event_id(scope: Scope, query: dict[str, str]) -> int | None:
             value = header.decode("latin-1")
     value = (value or "").strip()
     return int(value) if value.isdigit() else None
-
-
-async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = orjson.dumps(body, default=str)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-               (b"cache-control", b"no-store")]  # fmt: skip
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

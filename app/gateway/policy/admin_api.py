@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import orjson
-
+from app.gateway.http.responses import send_json
 from app.gateway.policy.approvals import PendingApproval, UnknownApproval
 from app.gateway.security.identity import SCOPE_KEY
 
@@ -29,37 +28,30 @@ def approvals_route(
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         identity = scope.get(SCOPE_KEY)
         if identity is None or identity.name != "main":
-            await _json(send, 403, {"error": "forbidden", "message": "Only the main API key may answer approvals."})
+            await send_json(send, 403, {"error": "forbidden", "message": "Only the main API key may answer approvals."})
             return
         parts = [p for p in scope["path"].removeprefix(PREFIX).split("/") if p]
         method = scope.get("method")
         if not parts:
             if method != "GET":
-                await _json(send, 405, {"error": "method_not_allowed", "message": "Use GET."})
+                await send_json(send, 405, {"error": "method_not_allowed", "message": "Use GET."})
                 return
-            await _json(send, 200, {"approvals": [a.as_dict() for a in pending()]})
+            await send_json(send, 200, {"approvals": [a.as_dict() for a in pending()]})
             return
         if len(parts) != 2 or parts[1] not in ANSWERS:
-            await _json(send, 404, {"error": "not_found", "message": f"No such admin route: {scope['path']}."})
+            await send_json(send, 404, {"error": "not_found", "message": f"No such admin route: {scope['path']}."})
             return
         if method != "POST":
-            await _json(send, 405, {"error": "method_not_allowed", "message": "Use POST."})
+            await send_json(send, 405, {"error": "method_not_allowed", "message": "Use POST."})
             return
         approval_id, verb = parts
         try:
             approval = await answer(approval_id, verb)
         except UnknownApproval:
             message = f"No call waits for approval under the id {approval_id!r} (answered, timed out or withdrawn)."
-            await _json(send, 404, {"error": "not_found", "message": message})
+            await send_json(send, 404, {"error": "not_found", "message": message})
             return
         body = {"id": approval.id, "answer": verb, "tool": approval.tool, "client": approval.client_name}
-        await _json(send, 200, body)
+        await send_json(send, 200, body)
 
     return app
-
-
-async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from app.gateway.http.responses import send_json
 from app.gateway.security.identity import SCOPE_KEY, KeyIdentity
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class _GuardedResponse:
         log.info("Closed a response: the API key it was opened with no longer works")
         if not self.started:
             body = {"error": "unauthorized", "message": UNAUTHORIZED_MESSAGE}
-            await _send_json(self._send, 401, body, [(b"www-authenticate", b"Bearer")])
+            await send_json(self._send, 401, body, [(b"www-authenticate", b"Bearer")])
         else:
             await self._send({"type": "http.response.body", "body": b"", "more_body": False})
         self.complete = True
@@ -354,21 +354,4 @@ async def _refuse(
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008, "reason": body["error"]})
     else:
-        await _send_json(send, status, body, headers or [])
-
-
-async def _send_json(send: Send, status: int, body: dict[str, str], headers: list[tuple[bytes, bytes]]) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-                (b"cache-control", b"no-store"),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
+        await send_json(send, status, body, headers or [])
