@@ -10,21 +10,28 @@ import datetime as dt
 import platform
 
 from mcp.server.mcpserver import MCPServer
+from mcp_types import ToolAnnotations
+
+# None of the demo's tools changes anything: said, so call policies and the cache treat them as such.
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False)
 
 
 def build() -> MCPServer:
     server = MCPServer("switchboard-demo", instructions="A small demo server bundled with Switchboard.")
 
-    @server.tool(description="Echo the given text back unchanged.")
+    @server.tool(description="Echo the given text back unchanged.", annotations=READ_ONLY)
     def echo(text: str) -> str:
         return text
 
-    @server.tool(description="The current date and time, in ISO 8601, in UTC or the machine's local time zone.")
+    @server.tool(
+        description="The current date and time, in ISO 8601, in UTC or the machine's local time zone.",
+        annotations=READ_ONLY,
+    )
     def current_time(utc: bool = True) -> str:
         now = dt.datetime.now(dt.UTC) if utc else dt.datetime.now().astimezone()
         return now.isoformat(timespec="seconds")
 
-    @server.tool(description="Add two numbers.")
+    @server.tool(description="Add two numbers.", annotations=READ_ONLY)
     def add(a: float, b: float) -> float:
         return a + b
 
