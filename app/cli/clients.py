@@ -10,15 +10,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import paths
 from app.config import ConfigError
-from app.connect import ClientState, Connector, find_gateway
-from app.connect.links import config_sentence
-from app.platform.clients import CLIENTS, ClientError
 
-CLIENT_HELP = "one of: " + ", ".join(CLIENTS)
+if TYPE_CHECKING:
+    from app.connect import ClientState, Connector
+
+# The clients' ids for --help, written out so that `serve`, `start` and the bridge (which build this same
+# parser) do not import the client writers and their file-format libraries (~6 MB) to print nothing.
+# tests/platform keeps it equal to app.platform.clients.CLIENTS.
+CLIENT_IDS = ("claude-desktop", "claude-code", "cursor", "vscode", "windsurf", "zed", "codex", "gemini",
+              "lm-studio", "cline")  # fmt: skip
+CLIENT_HELP = "one of: " + ", ".join(CLIENT_IDS)
 
 
 def add_parsers(sub: Any, config_arg: Any) -> None:
@@ -76,6 +81,7 @@ def _names(text: str) -> list[str]:
 
 def _connector(args: argparse.Namespace) -> Connector:
     """The connector for the config in use: --config, else the running instance's, else the default."""
+    from app.connect import Connector, find_gateway
     from app.daemon.instance import running_instance
     from app.launch import config_store
 
@@ -93,6 +99,9 @@ def _fail(text: str) -> int:
 
 
 def _run(args: argparse.Namespace, verb: Any) -> int:
+    from app.connect.links import config_sentence
+    from app.platform.clients import ClientError
+
     try:
         return int(verb(_connector(args)))
     except ClientError as exc:

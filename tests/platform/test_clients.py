@@ -766,3 +766,21 @@ def test_snippets_are_what_each_file_wants() -> None:
 def test_an_entry_never_prints_its_header_values() -> None:
     shown = repr(ENTRY)
     assert "sb-test-key" not in shown and "Authorization" in shown
+
+
+def test_the_cli_names_every_client_it_can_connect():
+    """`connect --help` lists the ids from a constant (so serve and the bridge skip the writers' imports)."""
+    from app.cli.clients import CLIENT_IDS
+    from app.platform.clients import CLIENTS
+
+    assert list(CLIENT_IDS) == list(CLIENTS)
+
+
+def test_serving_does_not_load_the_client_writers():
+    """`serve`, `start` and `stdio` parse the same CLI; only the client verbs need the writers and json5."""
+    import subprocess
+    import sys
+
+    code = "import sys, app.cli, app.cli.serve; print('app.connect' in sys.modules, 'json5' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["False", "False"]
