@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from app import paths
+from app.cli.output import fail
 
 
 def add_parsers(sub: Any, config_arg: Any) -> None:
@@ -21,10 +22,6 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
         parser.set_defaults(func=cmd_answer, verb=verb)
 
 
-def _fail(text: str) -> int:
-    print(f"switchboard: {text}", file=sys.stderr)
-    return 1
-
 
 def cmd_approvals(args: argparse.Namespace) -> int:
     from app.daemon.approvals import ApprovalsError, pending
@@ -32,7 +29,7 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     try:
         items = pending(paths.state_dir())
     except ApprovalsError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.json:
         print(json.dumps(items, indent=2))
         return 0
@@ -55,7 +52,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
     try:
         done = answer(paths.state_dir(), args.id, args.verb)
     except ApprovalsError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     what = "Approved" if args.verb == "approve" else "Denied"
     print(f"{what}: {done.get('tool')} from {done.get('client') or 'a client'} (id {done.get('id')}).", file=sys.stderr)
     return 0

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import paths
+from app.cli.output import fail
 from app.config import ConfigError
 
 if TYPE_CHECKING:
@@ -93,10 +93,6 @@ def _connector(args: argparse.Namespace) -> Connector:
     return Connector(store, lambda: find_gateway(store, paths.state_dir()), bridge=paths.self_command())
 
 
-def _fail(text: str) -> int:
-    print(f"switchboard: {text}", file=sys.stderr)
-    return 1
-
 
 def _run(args: argparse.Namespace, verb: Any) -> int:
     from app.connect.links import config_sentence
@@ -105,9 +101,9 @@ def _run(args: argparse.Namespace, verb: Any) -> int:
     try:
         return int(verb(_connector(args)))
     except ClientError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except ConfigError as exc:
-        return _fail(config_sentence(exc))
+        return fail(config_sentence(exc))
 
 
 def _print(lines: list[str]) -> None:
@@ -150,7 +146,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 0
         for result in report.clients:
             if result.error is not None:  # nothing was taken from that file; the others went ahead
-                _fail(result.error)
+                fail(result.error)
                 continue
             print(f"{result.writer.title} ({connector.where.show(result.path)}):")
             for line in result.lines(report.config):

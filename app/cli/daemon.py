@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
+from app.cli.output import say
 
 NOT_RUNNING = 3  # LSB: "program is not running"
 
@@ -51,9 +52,6 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
     health.set_defaults(func=cmd_health)
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
 
 def _state_dir() -> Path:
     return paths.state_dir()
@@ -81,11 +79,11 @@ def _start(config: Path | None, *, host: str | None, port: int | None, timeout: 
     )
     if started.failure:
         for line in started.failure:
-            _say(line)
+            say(line)
         return started.exit_code
     assert started.info is not None
     if not started.ours:
-        _say(already_running(started.info))
+        say(already_running(started.info))
         return 0
     print(f"Switchboard is running in the background: {what_runs(started.info)}.", flush=True)
     print(f"  config: {started.info.config}", flush=True)
@@ -99,7 +97,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
     info = running_instance(_state_dir())
     if info is None:
-        _say("Switchboard is not running.")
+        say("Switchboard is not running.")
         return 0
     return _stop(info, args.timeout)
 
@@ -107,10 +105,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def _stop(info: Any, timeout: float) -> int:
     from app.daemon.control import main_key_for, stop_instance
 
-    stopped = stop_instance(info, key=main_key_for(info), timeout=timeout, term_timeout=min(timeout, 10.0), say=_say)
-    _say(stopped.sentence)
+    stopped = stop_instance(info, key=main_key_for(info), timeout=timeout, term_timeout=min(timeout, 10.0), say=say)
+    say(stopped.sentence)
     if stopped.left:
-        _say(f"switchboard: these processes could not be stopped: {', '.join(map(str, stopped.left))}.")
+        say(f"switchboard: these processes could not be stopped: {', '.join(map(str, stopped.left))}.")
         return 1
     return 0
 
@@ -123,7 +121,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     port = args.port
     if info is not None:
         if info.mode == "tray":
-            _say(f"switchboard: Switchboard runs as the tray app here (pid {info.pid}); restart it from its menu "
+            say(f"switchboard: Switchboard runs as the tray app here (pid {info.pid}); restart it from its menu "
                  "(Settings: Save and restart gateway), or quit it and use `switchboard start`.")
             return 1
         config = config or Path(info.config)
@@ -182,12 +180,12 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     info = running_instance(_state_dir())
     if info is None:
-        _say("Switchboard is not running.")
+        say("Switchboard is not running.")
         return NOT_RUNNING
     try:
         answer = health_of(info)
     except local_http.NoAnswer as exc:
-        _say(f"switchboard: Switchboard (pid {info.pid}) does not answer /health: {exc}.")
+        say(f"switchboard: Switchboard (pid {info.pid}) does not answer /health: {exc}.")
         return 1
     body = answer.body
     if args.json:
@@ -216,10 +214,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
     else:
         path = log_dir / LOG_NAME
     if args.lines < 0:
-        _say("switchboard: -n needs a number of lines, 0 or more.")
+        say("switchboard: -n needs a number of lines, 0 or more.")
         return 2
     if not path.exists() and not args.follow:
-        _say(_no_log(path, args.server, log_dir))
+        say(_no_log(path, args.server, log_dir))
         return 1
     follower = LogFollower(path) if args.follow else None  # first, so no line falls between tail and follow
     for line in last_lines(path, args.lines, upto=follower.position if follower else None):
@@ -228,7 +226,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.flush()
     if not path.exists():
-        _say(f"Waiting for {path} to appear...")
+        say(f"Waiting for {path} to appear...")
     return _follow(follower)
 
 

@@ -6,11 +6,11 @@ A key goes alone on stdout (so `switchboard show-key | pbcopy` works); everythin
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from app import paths
+from app.cli.output import fail, say
 from app.config import ClientKey, ConfigError, ConfigStore
 from app.launch import config_store
 from app.secrets import client_keys
@@ -106,13 +106,6 @@ def _config(args: argparse.Namespace) -> ConfigStore:
     return config_store(_config_path(args))
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr)
-
-
-def _fail(text: str) -> int:
-    print(f"switchboard: {text}", file=sys.stderr)
-    return 1
 
 
 # -- the main key -----------------------------------------------------------------------------
@@ -123,10 +116,10 @@ def show_key(args: argparse.Namespace) -> int:
     try:
         key = store.load_or_create()
     except KeyStoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(key)
-    _say(f"The API key is {store.location()}.")
-    _say("Clients send it as 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?api_key=<key>'.")
+    say(f"The API key is {store.location()}.")
+    say("Clients send it as 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?api_key=<key>'.")
     return 0
 
 
@@ -135,10 +128,10 @@ def rotate_key(args: argparse.Namespace) -> int:
     try:
         key = store.rotate()
     except KeyStoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(key)
-    _say(f"This is the new API key; it is {store.location()}.")
-    _say("The old key no longer works, on a running gateway too. Give the new one to your clients.")
+    say(f"This is the new API key; it is {store.location()}.")
+    say("The old key no longer works, on a running gateway too. Give the new one to your clients.")
     return 0
 
 
@@ -149,7 +142,7 @@ def keys_add(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
         if args.burst is not None and args.rate_limit is None:
-            return _fail("--burst needs --rate-limit N/min")
+            return fail("--burst needs --rate-limit N/min")
         rate = None if args.rate_limit is None else {"per_minute": args.rate_limit, "burst": args.burst}
         key = client_keys.add(
             config, args.name, servers=args.servers, tools=args.tools, tool_search=args.tool_search,
@@ -159,17 +152,17 @@ def keys_add(args: argparse.Namespace) -> int:
         if args.keep:
             _store(args).keep(args.name, key)
     except (ClientKeyError, ConfigError, KeyStoreError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(key)
     entry = next(e for e in client_keys.list_keys(config) if e.name == args.name)
-    _say(f"Added the key {args.name!r}: it may use {_limits(entry)}.")
+    say(f"Added the key {args.name!r}: it may use {_limits(entry)}.")
     for server in args.servers or []:
         if server not in known:
-            _say(f"Note: there is no server named {server!r} in {config.path} yet.")
+            say(f"Note: there is no server named {server!r} in {config.path} yet.")
     if args.keep:
-        _say(f"It is also kept beside the main key, for `switchboard stdio --key-name {args.name}`.")
+        say(f"It is also kept beside the main key, for `switchboard stdio --key-name {args.name}`.")
     else:
-        _say("Copy it now: it is not stored anywhere and will not be shown again.")
+        say("Copy it now: it is not stored anywhere and will not be shown again.")
     return 0
 
 
@@ -177,9 +170,9 @@ def keys_list(args: argparse.Namespace) -> int:
     try:
         entries = client_keys.list_keys(_config(args))
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if not entries:
-        _say("There are no per-client keys. Add one with `switchboard keys add NAME`.")
+        say("There are no per-client keys. Add one with `switchboard keys add NAME`.")
         return 0
     for entry in entries:
         print(f"{entry.name}: {_limits(entry)}")
@@ -191,8 +184,8 @@ def keys_revoke(args: argparse.Namespace) -> int:
         client_keys.revoke(_config(args), args.name)
         _store(args).forget(args.name)
     except (ClientKeyError, ConfigError) as exc:
-        return _fail(str(exc))
-    _say(f"Revoked the key {args.name!r}: clients using it are refused, on a running gateway too.")
+        return fail(str(exc))
+    say(f"Revoked the key {args.name!r}: clients using it are refused, on a running gateway too.")
     return 0
 
 

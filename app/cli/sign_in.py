@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import webbrowser
 from pathlib import Path
 from typing import Any
 
 from app import paths
+from app.cli.output import fail, say
 
 
 def add_parsers(sub: Any, config_arg: Any) -> None:
@@ -34,13 +34,6 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
     logout.set_defaults(func=cmd_logout)
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _fail(text: str, code: int = 1) -> int:
-    _say(f"switchboard: {text}")
-    return code
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -79,26 +72,26 @@ def cmd_login(args: argparse.Namespace) -> int:
     try:
         entry = _remote_entry(path, args.name)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     timeout = SIGN_IN_TIMEOUT_S if args.timeout is None else args.timeout
     if timeout <= 0:
-        return _fail("--timeout needs a number of seconds above 0.", 2)
+        return fail("--timeout needs a number of seconds above 0.", 2)
     store = OAuthTokenStore(path.parent)
 
     def open_url(url: str) -> None:
-        _say(f"To sign in to {args.name}, open this address in your browser:")
+        say(f"To sign in to {args.name}, open this address in your browser:")
         print(url, flush=True)
         if not args.no_browser and not _open_browser(url):
-            _say("No browser could be opened here; open the address above yourself (on this machine).")
-        _say(f"Waiting up to {timeout:g} s for the browser to come back (Ctrl-C cancels)…")
+            say("No browser could be opened here; open the address above yourself (on this machine).")
+        say(f"Waiting up to {timeout:g} s for the browser to come back (Ctrl-C cancels)…")
 
     try:
         signed = asyncio.run(sign_in(args.name, entry, store, open_url=open_url, timeout=timeout))
     except SignInError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except KeyboardInterrupt:
-        return _fail("Sign-in cancelled; nothing was kept.", 130)
-    _say(f"{signed.sentence()} The tokens are kept in {store.location()}.")
+        return fail("Sign-in cancelled; nothing was kept.", 130)
+    say(f"{signed.sentence()} The tokens are kept in {store.location()}.")
     _tell_running(args.name)
     return 0
 
@@ -113,11 +106,11 @@ def cmd_logout(args: argparse.Namespace) -> int:
         had = store.issuers(args.name)
         asyncio.run(sign_out(args.name, store))
     except TokenStoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if not had:
-        _say(f"There was no sign-in kept for {args.name}.")
+        say(f"There was no sign-in kept for {args.name}.")
         return 0
-    _say(f"Forgot the sign-in of {args.name} (at {', '.join(had)}).")
+    say(f"Forgot the sign-in of {args.name} (at {', '.join(had)}).")
     _tell_running(args.name)
     return 0
 
@@ -125,7 +118,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
 def _tell_running(name: str) -> None:
     from app.daemon.credentials import tell_running
 
-    _say(tell_running(paths.state_dir(), name))
+    say(tell_running(paths.state_dir(), name))
 
 
 def _open_browser(url: str) -> bool:
