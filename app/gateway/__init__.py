@@ -5,6 +5,7 @@ from app.gateway.children.loopback import SignInError
 from app.gateway.children.model import ChildState, SignInChallenge
 from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, SignedIn, sign_in, sign_out
 from app.gateway.children.tokens import TokenStore
+from app.gateway.config_source import ConfigSource
 from app.gateway.errors import GatewayError
 from app.gateway.events import (
     ApprovalRequested,
@@ -39,7 +40,7 @@ from app.gateway.observe.since import parse_since
 from app.gateway.observe.sqlite_reader import SqliteHistoryReader
 from app.gateway.policy import CacheStats, PendingApproval, Refused, ServerPolicy, ToolPolicy, UnknownApproval
 from app.gateway.policy.rules import POLICIES
-from app.gateway.runtime import ConfigSource, Gateway
+from app.gateway.runtime import Gateway
 from app.gateway.security.guard import GuardMiddleware
 from app.gateway.security.identity import MAIN, KeyIdentity
 from app.gateway.security.masking import mask_and_shorten, result_summary

@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 
@@ -25,6 +25,7 @@ from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn
 from app.gateway.children.sign_ins import RemoteSignIns
 from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.children.tokens import TokenStore
+from app.gateway.config_source import ConfigSource
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
 from app.gateway.health import health_body, starting_up
@@ -38,29 +39,12 @@ from app.gateway.policy.admin_api import approvals_route
 from app.gateway.policy.edits import EditError, RawChange
 from app.gateway.routing.catalog import Catalog, changed_kinds
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
-from app.gateway.routing.handlers import Router, build_server
+from app.gateway.routing.handlers import Router
+from app.gateway.routing.server import build_server
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
 Guard = Callable[[ASGIApp], ASGIApp]
-
-
-class ConfigSource(Protocol):
-    """What the gateway needs of the config store: the config in force, its problems, its changes."""
-
-    path: Path
-
-    @property
-    def current(self) -> LoadedConfig: ...
-
-    @property
-    def error(self) -> ConfigError | None: ...
-
-    def subscribe(self, listener: Callable[[ConfigChanged], None]) -> Callable[[], None]: ...
-
-    def set_enabled(self, name: str, enabled: bool) -> LoadedConfig: ...
-
-    def update(self, change: Callable[[dict[str, Any]], None]) -> LoadedConfig: ...
 
 
 class Gateway:
