@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+from typing import Any
 
 import httpx2
 from mcp import Client
@@ -314,3 +315,20 @@ def test_a_broken_config_file_shows_a_banner_until_it_is_fixed(desktop_factory, 
             await wait_for(lambda: panel.config_banner.text() == "", what="the banner to go")
 
     run(scenario())
+
+
+def test_a_history_search_due_after_quit_is_dropped(desktop_factory, run):
+    """The Activity tab searches the history on a timer once typing settles; when it fires after Quit
+    (the loop is gone), there is nothing to search and no error to raise into Qt."""
+    async def scenario() -> object:
+        async with desktop_factory() as app:
+            return app
+
+    app: Any = run(scenario())
+    assert app.quitting
+    loop = asyncio.get_event_loop()
+    asyncio.set_event_loop(None)  # as after the app's loop has ended
+    try:
+        app.panel.activity_tab._search_history()  # what the timer's timeout does
+    finally:
+        asyncio.set_event_loop(loop)

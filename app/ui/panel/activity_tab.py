@@ -109,6 +109,8 @@ class ActivityTab(QWidget):
         self._search_timer.start()  # and search the history, once typing settles
 
     def _search_history(self) -> None:
+        if self.app.quitting:  # the timer may fire after Quit, when no loop is left to run the search
+            return
         self.app.tasks.spawn(self._searched(), "search the call history")
 
     async def _searched(self) -> None:
