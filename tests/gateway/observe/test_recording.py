@@ -100,9 +100,12 @@ async def test_history_survives_a_restart_and_records_server_and_key_events(tmp_
         async with Client(with_key(services), mode="legacy") as client:
             await client.call_tool("toy__echo", {"text": "before the restart"})
             await client.call_tool("toy__stderr", {"line": "about to fall over"})
+            toy = services.gateway.supervisors["toy"]
+            first_run = toy.running_since
             with pytest.raises(MCPError):
                 await client.call_tool("toy__crash", {})
-        await wait_for(lambda: services.gateway.supervisors["toy"].state.value == "running")
+        # The call's error can come before the supervisor has seen the exit: wait for the next run itself.
+        await wait_for(lambda: toy.state.value == "running" and toy.running_since != first_run)
         client_keys.add(services.config, "tablet")
         client_keys.revoke(services.config, "tablet")
         await anyio.to_thread.run_sync(services.main_key.rotate)
