@@ -51,7 +51,7 @@ def _last_line(text: str) -> str:
     return useful[-1][:200] if useful else "no output"
 
 
-def _run(argv: list[str], what: str) -> str | None:
+def run_step(argv: list[str], what: str) -> str | None:
     """Run one install step; None when it worked, else why it did not."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, cwd=ROOT)
@@ -60,6 +60,16 @@ def _run(argv: list[str], what: str) -> str | None:
     if done.returncode != 0:
         return f"{what} failed ({done.returncode}): {_last_line(done.stderr or done.stdout)}"
     return None
+
+
+def pip_into(venv: Path, requirement: str) -> str | None:
+    """A venv of its own (from the interpreter the bench runs on, >= 3.11) with `requirement` in it."""
+    if not (venv / "bin" / "python").exists():
+        failed = run_step([sys.executable, "-m", "venv", str(venv)], "python -m venv")
+        if failed:
+            return failed
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    return run_step([*pip, requirement], f"pip install {requirement}")
 
 
 def _stamped(stamp: Path, version: str) -> bool:
@@ -72,13 +82,7 @@ def install_mcp_proxy() -> str | None:
     stamp = MCP_PROXY_VENV / ".bench-installed"
     if _stamped(stamp, MCP_PROXY_VERSION) and MCP_PROXY_BIN.exists():
         return None
-    if not (MCP_PROXY_VENV / "bin" / "python").exists():
-        # From the interpreter the bench runs on (>= 3.11); the app's venv is only its launcher.
-        failed = _run([sys.executable, "-m", "venv", str(MCP_PROXY_VENV)], "python -m venv")
-        if failed:
-            return failed
-    pip = [str(MCP_PROXY_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    failed = _run([*pip, f"mcp-proxy=={MCP_PROXY_VERSION}"], f"pip install mcp-proxy=={MCP_PROXY_VERSION}")
+    failed = pip_into(MCP_PROXY_VENV, f"mcp-proxy=={MCP_PROXY_VERSION}")
     if failed:
         return failed
     if not MCP_PROXY_BIN.exists():
@@ -96,7 +100,8 @@ def install_supergateway() -> str | None:
             return f"{tool} is not on PATH"
     NPM_PREFIX.mkdir(parents=True, exist_ok=True)
     argv = ["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--loglevel=error"]
-    failed = _run([*argv, f"supergateway@{SUPERGATEWAY_VERSION}"], f"npm install supergateway@{SUPERGATEWAY_VERSION}")
+    package = f"supergateway@{SUPERGATEWAY_VERSION}"
+    failed = run_step([*argv, package], f"npm install {package}")
     if failed:
         return failed
     if not SUPERGATEWAY_JS.exists():

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.peers import pip_into, run_step
+
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH_DIR = ROOT / "bench" / ".peers" / "search"
 NPM_PREFIX = SEARCH_DIR / "npm"
@@ -81,17 +83,6 @@ def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _run(argv: list[str], what: str) -> str | None:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, cwd=ROOT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{what}: {exc}"
-    if done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        return f"{what} failed ({done.returncode}): {lines[-1][:200] if lines else 'no output'}"
-    return None
-
-
 def install() -> str | None:
     """Install (or check) the extra servers; None when ready, else why not."""
     SEARCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -104,15 +95,10 @@ def install() -> str | None:
     if shutil.which("npm") is None:
         return "npm is not on PATH"
     argv = ["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--loglevel=error"]
-    failed = _run([*argv, *(f"{name}@{v}" for name, v in NPM_PACKAGES.items())], "npm install")
+    failed = run_step([*argv, *(f"{name}@{v}" for name, v in NPM_PACKAGES.items())], "npm install")
     if failed:
         return failed
-    if not (GIT_VENV / "bin" / "python").exists():
-        failed = _run([sys.executable, "-m", "venv", str(GIT_VENV)], "python -m venv")
-        if failed:
-            return failed
-    pip = [str(GIT_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    failed = _run([*pip, f"mcp-server-git=={GIT_VERSION}"], f"pip install mcp-server-git=={GIT_VERSION}")
+    failed = pip_into(GIT_VENV, f"mcp-server-git=={GIT_VERSION}")
     if failed:
         return failed
     stamp.write_text(pins)
