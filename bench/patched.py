@@ -35,12 +35,35 @@ def no_fast_lane() -> None:
     FastLane.open = property(lambda self: False)  # type: ignore[method-assign,assignment]
 
 
+def no_server_lane() -> None:
+    """Every call on the SDK's server session, as before app/gateway/http/fast_calls.py."""
+    from app.gateway.http.fast_calls import FastCalls
+
+    FastCalls.connection_of = lambda self, session_id: None  # type: ignore[method-assign]
+
+
+def no_schema_lookup() -> None:
+    """The 2026 era's Mcp-Param header check finds each tool's schema with a whole tools/list, as the SDK does
+    when the server gives it no lookup (before Router.input_schema)."""
+    from mcp.server import Server
+
+    init = Server.__init__
+
+    def without_lookup(self: Server, *args: object, **kwargs: object) -> None:  # type: ignore[type-arg]
+        kwargs.pop("get_tool_input_schema", None)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    Server.__init__ = without_lookup  # type: ignore[method-assign]
+
+
 # nodelay, json, stdio_lines and sse_encode measured here first; they are in the app now
 # (runtime.bind_socket, streamable.py, sdk_fixes.py), so they are no longer patches.
 PATCHES: dict[str, Callable[[], None]] = {
     "uvloop": uvloop,
     "gc": gc,
     "no_fast_lane": no_fast_lane,
+    "no_server_lane": no_server_lane,
+    "no_schema_lookup": no_schema_lookup,
 }
 
 

@@ -32,6 +32,7 @@ from app.gateway.health import health_body, starting_up
 from app.gateway.http.app import GatewayApp
 from app.gateway.http.credentials import PREFIX as CREDENTIALS_PREFIX
 from app.gateway.http.credentials import credentials_routes
+from app.gateway.http.fast_calls import FastCalls
 from app.gateway.http.serving import SHUTDOWN_GRACE, bind_socket, gateway_server
 from app.gateway.policy import CallPolicy
 from app.gateway.policy.admin_api import PREFIX as APPROVALS_PREFIX
@@ -40,7 +41,7 @@ from app.gateway.policy.edits import EditError, RawChange
 from app.gateway.routing.catalog import Catalog, changed_kinds
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
 from app.gateway.routing.handlers import Router
-from app.gateway.routing.server import build_server
+from app.gateway.routing.server import GatewayServer, build_server
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
@@ -187,7 +188,7 @@ class Gateway:
             async with anyio.create_task_group() as tg:
                 self._tg = self.fleet.task_group = tg
                 await app.start(tg)
-                await app.add("*", build_server(self._router("*")), "")
+                await app.add("*", *self._endpoint("*"), "")
                 for name in self._all_names(self.applied):
                     await self._add_child(name, self.applied)
                 served = anyio.Event()
@@ -233,6 +234,12 @@ class Gateway:
             sock.close()
 
     # --- children ---------------------------------------------------------------------------------
+    def _endpoint(self, endpoint: str) -> tuple[GatewayServer, FastCalls]:
+        """The SDK server of one endpoint ("*" or a child's name), and the fast lane to its handlers."""
+        router = self._router(endpoint)
+        server = build_server(router) if endpoint == "*" else build_server(router, name=endpoint)
+        return server, FastCalls(router, self.connected)
+
     def _router(self, endpoint: str) -> Router:
         if endpoint == "*":
             catalog = lambda: self.catalog  # noqa: E731
@@ -271,7 +278,7 @@ class Gateway:
         if supervisor.invalid is not None:
             log.warning("Server %s cannot start: %s", name, supervisor.invalid)
         assert self._app is not None
-        await self._app.add(f"child:{name}", build_server(self._router(name), name=name), f"/servers/{name}")
+        await self._app.add(f"child:{name}", *self._endpoint(name), f"/servers/{name}")
         if child is not None and child.enabled:
             self.fleet.start(supervisor)
 

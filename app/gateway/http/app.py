@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config.models import GatewaySettings
 from app.gateway.http.body import checked_body
+from app.gateway.http.fast_calls import FastCalls
 from app.gateway.http.responses import send_json
 from app.gateway.sdk.streamable import DeferredStreamSessionManager
 
@@ -23,7 +24,8 @@ SSE_MESSAGES = "messages/"
 class Endpoint:
     """One MCP server reachable over both HTTP transports under a path prefix ("" or "/servers/NAME")."""
 
-    def __init__(self, server: Server[Any], prefix: str, settings: GatewaySettings) -> None:
+    def __init__(self, server: Server[Any], prefix: str, settings: GatewaySettings, fast: FastCalls | None) -> None:
+        """`fast`: the fast lane to the endpoint's handlers for plain calls (None: every call on the SDK's path)."""
         self.server = server
         self.prefix = prefix
         # The SDK's own limits sit just above ours: checked_body answers first, as a JSON-RPC error.
@@ -34,6 +36,7 @@ class Endpoint:
             max_request_body_size=max_body,
             security_settings=None,  # Host/Origin are checked for every route by the guard around this app
             session_idle_timeout=settings.session_idle_s,  # abandoned sessions are closed, not kept an hour
+            fast=fast,
         )
         limit = settings.max_body_bytes
         self.streamable = checked_body(StreamableHTTPASGIApp(self.manager), lambda: limit)
@@ -67,9 +70,9 @@ class GatewayApp:
     async def start(self, task_group: anyio.abc.TaskGroup) -> None:
         self._task_group = task_group
 
-    async def add(self, key: str, server: Server[Any], prefix: str) -> None:
+    async def add(self, key: str, server: Server[Any], fast: FastCalls | None, prefix: str) -> None:
         """Serve `server` under `prefix`; its session manager runs in its own task until `remove`."""
-        endpoint = Endpoint(server, prefix, self.settings)
+        endpoint = Endpoint(server, prefix, self.settings, fast)
         assert self._task_group is not None, "start() first"
         stop = anyio.Event()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
@@ -76,6 +77,10 @@ class Catalog:
     @classmethod
     def empty(cls) -> Catalog:
         return cls.build({})
+
+    @cached_property
+    def tool_by_name(self) -> dict[str, dict[str, Any]]:
+        return {tool["name"]: tool for tool in self.tools}
 
     def servers_of_tools(self, published: frozenset[str]) -> set[str]:
         return {self.tool_routes[name].server for name in published if name in self.tool_routes}

@@ -68,6 +68,7 @@ class ConnectedClients(UpstreamRelay):
         self.bus = bus
         self._roots = roots
         self.clients: dict[str, ClientInfo] = {}
+        self.by_session: dict[str, ClientInfo] = {}  # Streamable HTTP clients by session id (the fast lane's)
         self._ids = itertools.count(1)
         self._inflight: dict[str, list[Ctx]] = {}
         # (child, child uri) -> connections subscribed to it
@@ -109,6 +110,8 @@ class ConnectedClients(UpstreamRelay):
         )
         connection.state["switchboard.client"] = info
         self.clients[info.client_id] = info
+        if connection.session_id is not None:
+            self.by_session[connection.session_id] = info
         connection.exit_stack.callback(self._forget, info.client_id)
         self.bus.publish(
             ClientConnected(info.client_id, info.name, info.version, info.transport, info.identity.name, now)
@@ -118,6 +121,8 @@ class ConnectedClients(UpstreamRelay):
     def _forget(self, client_id: str) -> None:
         info = self.clients.pop(client_id, None)
         if info is not None:
+            if info.connection is not None and info.connection.session_id is not None:
+                self.by_session.pop(info.connection.session_id, None)
             info.connection = None
             self.bus.publish(ClientDisconnected(client_id))
 

@@ -101,6 +101,13 @@ class Router:
             tools = self.hub.policy.search.listed(identity_of(ctx).name, tools, self.catalog())
         return {"tools": tools}
 
+    def input_schema(self, name: str) -> Mapping[str, Any] | None:
+        """A tool's inputSchema by its published name: the 2026 era's `Mcp-Param-*` header check needs it for
+        every call, and without it the SDK runs a whole `tools/list` through the handlers to find it."""
+        tool = self.catalog().tool_by_name.get(name)
+        schema = tool.get("inputSchema") if tool is not None else None
+        return schema if isinstance(schema, dict) else None
+
     async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> HandlerResult:
         if self.endpoint == "*":  # tool search mode's own tools answer here; real ones are routed below
             answer = await self.hub.policy.search.answer(self, ctx, identity_of(ctx).name, params)
@@ -140,9 +147,20 @@ class Router:
         raw_meta = (ctx.params or {}).get("_meta")
         name, version, transport = _client_of(ctx, info, raw_meta if isinstance(raw_meta, dict) else {})
         self.hub.bus.publish(
-            CallStarted(call_id, info.client_id if info else "", name, identity_of(ctx).name,
-                        method, target, server, arguments, time.time(), client_version=version, transport=transport,
-                        request_id=None if ctx.request_id is None else str(ctx.request_id))
+            CallStarted(
+                call_id,
+                info.client_id if info else "",
+                name,
+                identity_of(ctx).name,
+                method,
+                target,
+                server,
+                arguments,
+                time.time(),
+                client_version=version,
+                transport=transport,
+                request_id=None if ctx.request_id is None else str(ctx.request_id),
+            )
         )
         self.hub.bus.publish(CallFinished(call_id, "refused", 0.0, None, message))
 

@@ -59,6 +59,7 @@ def _new_server(r: Router, name: str) -> GatewayServer:
         instructions="Switchboard gateway: tools, prompts and resources of several MCP servers.",
         on_list_tools=_for_era(r.list_tools),
         on_call_tool=_for_era(r.call_tool),
+        get_tool_input_schema=r.input_schema,
         on_list_prompts=_for_era(r.list_prompts),
         on_get_prompt=_for_era(r.get_prompt),
         on_list_resources=_for_era(r.list_resources),

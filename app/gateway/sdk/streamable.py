@@ -11,11 +11,13 @@ SDK already defers this way.
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from http import HTTPStatus
 from typing import Any
 
 import anyio
+import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
 from mcp.server.streamable_http import (
@@ -36,13 +38,27 @@ from mcp_types import (
     JSONRPCResponse,
     jsonrpc_message_adapter,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+from app.gateway.http.fast_calls import FastCalls, eligible
 
 
 class DeferredStreamTransport(StreamableHTTPServerTransport):
+    # The server half of the fast lane (http/fast_calls.py), set by the session manager; None: off.
+    fast: FastCalls | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fast_asks: dict[str, MemoryObjectSendStream[Any]] = {}  # our requests to the client, by id
+        self._fast_calls: dict[str, anyio.CancelScope] = {}  # calls in flight on the fast lane, by id key
+
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
+        if self.fast is not None and await self._fast_lane(self.fast, scope, request, receive, send):
+            return
         message = await self._plain_request(request)
         if message is None:  # initialize, notifications, anything malformed: the SDK's own path
             await super()._handle_post_request(scope, request, receive, send)
@@ -54,15 +70,8 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
         writer = self._read_stream_writer
         assert writer is not None, "connect() first"
         request_id = str(message.id)  # the SDK's key for the request's stream: 6 and "6" are one id to it
-        if request_id in self._request_streams:
-            # Registering it would overwrite the first request's stream: that one would never be answered.
-            response = self._create_error_response(
-                f"Invalid Request: a request with id {message.id!r} is already in flight on this session; "
-                "each request needs an id of its own",
-                HTTPStatus.BAD_REQUEST,
-                INVALID_REQUEST,
-            )
-            await response(scope, receive, send)
+        if request_id in self._request_streams or request_id in self._fast_calls:
+            await self._duplicate(message.id)(scope, receive, send)
             return
         protocol_version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
         streams = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
@@ -83,6 +92,61 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
             await self._create_json_response(first.message)(scope, receive, send)
             return
         await self._stream(scope, receive, send, request_id, first, reader)
+
+    async def _fast_lane(self, fast: FastCalls, scope: Scope, request: Request, receive: Receive, send: Send) -> bool:
+        """Answer the POST on the fast lane when it is one of its calls, an answer to one of its requests to
+        the client, or a cancellation of one of its calls. False leaves it to the SDK's path."""
+        if not self._check_content_type(request):
+            return False
+        try:
+            message = orjson.loads(await request.body())  # Starlette keeps the body: the SDK's path reads it again
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(message, dict):
+            return False
+        method = message.get("method")
+        if method is None:  # a response: is it the client's answer to a fast call's request?
+            waiter = self._fast_asks.get(message["id"]) if isinstance(message.get("id"), str) else None
+            if waiter is None:
+                return False
+            with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                waiter.send_nowait(message)
+            await self._create_json_response(None, HTTPStatus.ACCEPTED)(scope, receive, send)
+            return True
+        if method == "notifications/cancelled":
+            params = message.get("params")
+            target = params.get("requestId") if isinstance(params, dict) else None
+            call = self._fast_calls.get(str(target)) if target is not None else None
+            if call is None:
+                return False
+            call.cancel()
+            await self._create_json_response(None, HTTPStatus.ACCEPTED)(scope, receive, send)
+            return True
+        if not eligible(message):
+            return False
+        connection = fast.connection_of(self.mcp_session_id)
+        if connection is None or connection.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return False
+        if not await self._validate_accept_header(request, scope, send):
+            return True
+        if not await self._validate_request_headers(request, send):
+            return True
+        key = str(message["id"])
+        if key in self._request_streams or key in self._fast_calls:
+            await self._duplicate(message["id"])(scope, receive, send)
+            return True
+        assert self.mcp_session_id is not None
+        await fast.answer(connection, message, request, self.mcp_session_id, send, self._fast_asks, self._fast_calls)
+        return True
+
+    def _duplicate(self, request_id: Any) -> Response:
+        # Registering it would overwrite the first request's stream: that one would never be answered.
+        return self._create_error_response(
+            f"Invalid Request: a request with id {request_id!r} is already in flight on this session; "
+            "each request needs an id of its own",
+            HTTPStatus.BAD_REQUEST,
+            INVALID_REQUEST,
+        )
 
     async def _plain_request(self, request: Request) -> JSONRPCRequest | None:
         """The POSTed message when it is a request this class answers; None leaves it to the SDK."""
@@ -142,6 +206,10 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
 class DeferredStreamSessionManager(StreamableHTTPSessionManager):
     """The SDK's session manager, with each new session on `DeferredStreamTransport`."""
 
+    def __init__(self, *args: Any, fast: FastCalls | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast = fast
+
     def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
         transport = super()._admit_session(requestor)
         if transport is None:
@@ -155,6 +223,7 @@ class DeferredStreamSessionManager(StreamableHTTPSessionManager):
             retry_interval=self.retry_interval,
             idle_timeout=self.session_idle_timeout,
         )
+        deferred.fast = self.fast
         assert transport.mcp_session_id is not None
         self._server_instances[transport.mcp_session_id] = deferred
         return deferred
