@@ -55,6 +55,13 @@ def test_the_private_names_each_seam_uses_still_exist():
                  "_clean_up_memory_streams", "_create_event_data", "_run_sse_writer"):
         assert callable(getattr(StreamableHTTPServerTransport, name)), name
     assert callable(StreamableHTTPSessionManager._admit_session)
+    # http/fast_calls.py: its FastSession stands in for the SDK's per-request ServerSession, under the same names.
+    from mcp.server.session import ServerSession
+
+    assert params_of(ServerSession.send_log_message)[1:5] == ["level", "data", "logger", "related_request_id"]
+    assert params_of(ServerSession.send_request)[1:3] == ["request", "result_type"]
+    assert "metadata" in params_of(ServerSession.send_request)
+    assert "_connection" in inspect.getsource(ServerSession.__init__)
     # server.py: the middleware list we replace.
     assert isinstance(Server("x").middleware, list)
     # serving.py: the uvicorn parser callbacks the bounded protocol extends.
