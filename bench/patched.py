@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def uvloop() -> None:
@@ -39,7 +40,13 @@ def no_server_lane() -> None:
     """Every call on the SDK's server session, as before app/gateway/http/fast_calls.py."""
     from app.gateway.http.fast_calls import FastCalls
 
-    FastCalls.connection_of = lambda self, session_id: None  # type: ignore[method-assign]
+    init = FastCalls.__init__
+
+    def off(self: FastCalls, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.on = False
+
+    FastCalls.__init__ = off  # type: ignore[method-assign]
 
 
 def no_schema_lookup() -> None:

@@ -14,7 +14,7 @@ from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.server import Server
 from mcp.server.streamable_http import StreamableHTTPServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 
 from app.gateway.sdk import connection, http_client, processes, raw, streamable
@@ -55,6 +55,14 @@ def test_the_private_names_each_seam_uses_still_exist():
                  "_clean_up_memory_streams", "_create_event_data", "_run_sse_writer"):
         assert callable(getattr(StreamableHTTPServerTransport, name)), name
     assert callable(StreamableHTTPSessionManager._admit_session)
+    # streamable.py: the 2026 era's fast lane goes in front of the manager's `asgi_app`, which the ASGI app calls.
+    assert "session_manager.asgi_app(" in inspect.getsource(StreamableHTTPASGIApp.__call__)
+    # http/fast_modern.py: the runner's result shaping it mirrors (cache hints, sieve, resultType, server info).
+    from mcp.server.runner import ServerRunner
+
+    shaping = inspect.getsource(ServerRunner._serialize)
+    for step in ("cache_hints", "serialize_server_result", "CORE_RESULT_TYPES", '"resultType"', "_stamp_server_info"):
+        assert step in shaping, step
     # http/fast_calls.py: its FastSession stands in for the SDK's per-request ServerSession, under the same names.
     from mcp.server.session import ServerSession
 

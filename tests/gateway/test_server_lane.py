@@ -206,3 +206,42 @@ async def test_the_2026_eras_header_check_finds_a_tools_schema_in_the_catalog(ga
     async with Client(gw.url) as client:  # the 2026-07-28 era: the call is checked against that schema
         result = await client.call_tool("toy__echo", {"text": "modern"})
     assert result.content[0].text == "modern"
+
+
+MODERN = "2026-07-28"
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientInfo":
+               {"name": "raw", "version": "1"}, "io.modelcontextprotocol/clientCapabilities": {}}  # fmt: skip
+
+
+async def modern_exchange(http: Any, url: str, requests: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    out = []
+    for i, (method, params) in enumerate(requests):
+        params = {**params, "_meta": {**params.get("_meta", {}), **MODERN_META}}
+        name = params.get("name") or params.get("uri")
+        headers = {**ACCEPT, "mcp-protocol-version": MODERN, "mcp-method": method, "mcp-name": name}
+        message = {"jsonrpc": "2.0", "id": 2000 + i, "method": method, "params": params}
+        reply = await http.post(url, content=orjson.dumps(message), headers=headers)
+        out.append((reply.status_code, reply.headers["content-type"], reply.content))
+    return out
+
+
+async def test_in_the_2026_era_too_the_lane_answers_byte_for_byte_as_the_sdk(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py"), "raw": stdio_child("misbehave.py")})
+    await wait_for(running(gw, "toy", "raw"))
+    lane = lane_of(gw)
+    requests = [*REQUESTS, ("tools/call", {"name": "toy__ask", "arguments": {"prompt": "?"}}),
+                ("tools/call", {"name": "toy__chatty", "arguments": {}})]  # fmt: skip
+    async with httpx.AsyncClient(timeout=30) as http:
+        fast = await modern_exchange(http, gw.url, requests)
+        assert lane.answered == len(requests)
+        opted_in = [("tools/call", {"name": "toy__chatty", "arguments": {},
+                                    "_meta": {"io.modelcontextprotocol/logLevel": "info"}})]  # fmt: skip
+        streamed = await modern_exchange(http, gw.url, opted_in)
+        assert lane.answered == len(requests)  # log lines asked for: the SDK's path
+        lane.on = False
+        slow = await modern_exchange(http, gw.url, requests)
+    for (method, params), a, b in zip(requests, fast, slow, strict=True):
+        assert a == b, f"{method} {params.get('name') or params.get('uri')}"
+    assert fast[0][0] == 200 and b"resultType" in fast[0][2] and b"serverInfo" in fast[0][2]
+    assert b"no back-channel for server-initiated requests" in fast[-2][2]  # the era has none
+    assert b"notifications/message" in streamed[0][2]

@@ -131,7 +131,6 @@ class GatewayApp:
         return self.endpoints.get("*"), path
 
 
-
 async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.gateway.logging_limits import RateLimitedLog
 
+PARSED_BODY = "switchboard.message"  # the scope key under which the parsed body is handed on
 INVALID_REQUEST = -32600
 PARSE_ERROR = -32700
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def _size(n: int) -> str:
 
 def checked_body(app: ASGIApp, limit: Callable[[], int], *, whole_message: bool = False) -> ASGIApp:
     """`whole_message`: also refuse anything that is not a JSON-RPC message (the SSE message route)."""
+
     async def checked(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await app(scope, receive, send)
@@ -64,7 +66,7 @@ def checked_body(app: ASGIApp, limit: Callable[[], int], *, whole_message: bool 
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        code, problem = _problem(body, whole_message)
+        code, problem = _problem(body, whole_message, scope)
         if problem is not None:
             _refusals(scope).warning("sent a message that was refused: %s", problem)
             await _error(send, 400, None, problem, code)
@@ -81,13 +83,15 @@ def checked_body(app: ASGIApp, limit: Callable[[], int], *, whole_message: bool 
     return checked
 
 
-def _problem(body: bytes, whole_message: bool) -> tuple[int, str | None]:
+def _problem(body: bytes, whole_message: bool, scope: Scope) -> tuple[int, str | None]:
     """(JSON-RPC error code, a sentence) when the body must be refused; (0, None) to hand it on. A body that
-    is not JSON is left to the Streamable HTTP transport, which answers it with its own parse error."""
+    is not JSON is left to the Streamable HTTP transport, which answers it with its own parse error. A JSON
+    body is kept, parsed, in the scope (the fast lane reads it there)."""
     try:
         message: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
         return (PARSE_ERROR, "Parse error: the body is not JSON") if whole_message else (0, None)
+    scope[PARSED_BODY] = message
     if not isinstance(message, dict):
         return (INVALID_REQUEST, "Invalid Request: a JSON-RPC message is a JSON object") if whole_message else (0, None)
     if "method" in message and "id" in message:
@@ -128,9 +132,11 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _error(send: Send, status: int, request_id: Any, message: str, code: int = INVALID_REQUEST) -> None:
     body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}})
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

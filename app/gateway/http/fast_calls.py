@@ -34,6 +34,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
 from mcp_types import methods
 from mcp_types.jsonrpc import INTERNAL_ERROR
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Send
@@ -50,7 +51,7 @@ Handler = Callable[[Any, Any], Awaitable[Any]]
 _ask_ids = itertools.count(1)
 
 
-def _params_of(method: str, params: dict[str, Any]) -> Any:
+def params_of(method: str, params: dict[str, Any]) -> Any:
     """The handler's typed params, built without validation from what `eligible` has checked."""
     if method == "tools/call":
         return types.CallToolRequestParams.model_construct(name=params["name"], arguments=params.get("arguments"))
@@ -170,6 +171,17 @@ class FastCalls:
         self.on = True  # off: every call takes the SDK's path (the parity tests, bench.patched)
         self.answered = 0  # calls this lane answered (tests check that it was taken)
 
+    @staticmethod
+    def accepts(message: Any, version: str) -> bool:
+        """A handshake-era request this lane answers as the SDK would: well formed, valid for its method."""
+        if version in MODERN_PROTOCOL_VERSIONS or not eligible(message):
+            return False
+        try:
+            methods.validate_client_request(message["method"], version, message["params"])
+        except (KeyError, ValidationError):
+            return False  # the SDK's path answers it with its own error
+        return True
+
     def connection_of(self, session_id: str | None) -> Any:
         """The session's connection, once the gateway has registered its client (its first request after
         initialize); until then every request takes the SDK's path."""
@@ -208,7 +220,7 @@ class FastCalls:
         with anyio.CancelScope() as scope:
             calls[key] = scope
             try:
-                result = await self._handlers[method](ctx, _params_of(method, params))
+                result = await self._handlers[method](ctx, params_of(method, params))
                 reply["result"] = methods.serialize_server_result(method, ctx.protocol_version, result)
             except MCPError as exc:
                 reply["error"] = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)

@@ -122,8 +122,9 @@ def bounded_protocol(settings: Callable[[], GatewaySettings]) -> type[asyncio.Pr
             if open_connections[address] >= settings().max_connections_per_client:
                 if address not in refused_once:  # one line per address, not one per connection
                     refused_once.add(address)
-                    log.warning("Refusing connections from %s: it already has %d open", address,
-                                open_connections[address])
+                    log.warning(
+                        "Refusing connections from %s: it already has %d open", address, open_connections[address]
+                    )
                 transport.write(_TOO_MANY)
                 transport.close()
                 return
