@@ -63,6 +63,13 @@ def test_the_private_names_each_seam_uses_still_exist():
     shaping = inspect.getsource(ServerRunner._serialize)
     for step in ("cache_hints", "serialize_server_result", "CORE_RESULT_TYPES", '"resultType"', "_stamp_server_info"):
         assert step in shaping, step
+    # http/fast_sse.py: the session id comes from the stream's endpoint event, and the SDK's SSE writer
+    # serializes each message written to the session's write stream with `model_dump_json`.
+    from mcp.server.sse import SseServerTransport
+
+    writer = inspect.getsource(SseServerTransport.connect_sse)
+    assert '"event": "endpoint"' in writer and "?session_id={session_id.hex}" in writer
+    assert "session_message.message.model_dump_json(" in writer
     # http/fast_calls.py: its FastSession stands in for the SDK's per-request ServerSession, under the same names.
     from mcp.server.session import ServerSession
 

@@ -12,6 +12,7 @@ import mcp_types as types
 import orjson
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 
 from tests.conftest import PYTHON, SHARED, running, stdio_child, wait_for
 
@@ -171,7 +172,7 @@ async def test_a_lane_call_can_be_cancelled_and_a_duplicate_id_is_refused(gatewa
         async with anyio.create_task_group() as tg:
             tg.start_soon(slow_call)
             transport = gw._app.endpoints["*"].manager._server_instances[session.headers["mcp-session-id"]]
-            await wait_for(lambda: "long" in transport._fast_calls, what="the call is in flight on the lane")
+            await wait_for(lambda: "long" in transport._lane.calls, what="the call is in flight on the lane")
             duplicate = await session.request("tools/call", {"name": "toy__echo", "arguments": {}}, request_id="long")
             cancelled = await session.post({"jsonrpc": "2.0", "method": "notifications/cancelled",
                                             "params": {"requestId": "long", "reason": "test"}})  # fmt: skip
@@ -245,3 +246,54 @@ async def test_in_the_2026_era_too_the_lane_answers_byte_for_byte_as_the_sdk(gat
     assert fast[0][0] == 200 and b"resultType" in fast[0][2] and b"serverInfo" in fast[0][2]
     assert b"no back-channel for server-initiated requests" in fast[-2][2]  # the era has none
     assert b"notifications/message" in streamed[0][2]
+
+
+async def test_on_legacy_sse_the_lane_answers_as_the_sdk_and_keeps_logs_sampling_and_order(gateway_factory):
+    gw = await gateway_factory({"toy": stdio_child("toy.py"), "raw": stdio_child("misbehave.py")})
+    await wait_for(running(gw, "toy", "raw"))
+    lane = lane_of(gw)
+    logged: list[Any] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logged.append(params.data)
+
+    async def sampling(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="yes"),
+                                         model="test")  # fmt: skip
+
+    calls = [("toy__echo", {"text": "ünïcødé ✓"}), ("toy__blob", {"kib": 300}), ("toy__fails", {}),
+             ("raw__ok", {}), ("toy__chatty", {}), ("toy__ask", {"prompt": "?"})]  # fmt: skip
+
+    async def run(client: Client) -> list[Any]:
+        out: list[Any] = []
+        for name, arguments in calls:
+            out.append((await client.call_tool(name, arguments)).model_dump(mode="json", by_alias=True))
+        try:
+            await client.call_tool("toy__nope", {})
+        except Exception as exc:
+            out.append(str(exc))
+        return out
+
+    url = gw.base_url + "/sse"
+    async with Client(sse_client(url), mode="legacy", logging_callback=on_log, sampling_callback=sampling) as client:
+        await client.list_tools()
+        fast = await run(client)
+        assert lane.answered == len(calls) + 1
+        concurrent = await echo_concurrently(client, 20)
+        lane.on = False
+        slow = await run(client)
+    assert fast == slow
+    assert concurrent == [f"n{i}" for i in range(20)]
+    assert logged == ["first", "second"] * 2
+
+
+async def echo_concurrently(client: Client, n: int) -> list[str]:
+    out = [""] * n
+
+    async def one(i: int) -> None:
+        out[i] = (await client.call_tool("toy__echo", {"text": f"n{i}"})).content[0].text
+
+    async with anyio.create_task_group() as tg:
+        for i in range(n):
+            tg.start_soon(one, i)
+    return out

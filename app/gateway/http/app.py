@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.config.models import GatewaySettings
 from app.gateway.http.body import checked_body
 from app.gateway.http.fast_calls import FastCalls
+from app.gateway.http.fast_sse import SseLane, SseSession
 from app.gateway.http.responses import send_json
 from app.gateway.sdk.streamable import DeferredStreamSessionManager
 
@@ -42,11 +43,40 @@ class Endpoint:
         self.streamable = checked_body(StreamableHTTPASGIApp(self.manager), lambda: limit)
         # The SSE endpoint event tells clients where to POST: an absolute path under our prefix.
         self.sse = SseServerTransport(f"{prefix}/{SSE_MESSAGES}", max_request_body_size=max_body)
-        self.sse_messages = checked_body(self.sse.handle_post_message, lambda: limit, whole_message=True)
+        self.sse_lane = SseLane(fast) if fast is not None else None
+        self.sse_messages = checked_body(self._sse_post, lambda: limit, whole_message=True)
+
+    async def _sse_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.sse_lane is None or not await self.sse_lane.answered(scope, receive, send):
+            await self.sse.handle_post_message(scope, receive, send)
 
     async def serve_sse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with self.sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
-            await self.server.run(read_stream, write_stream, self.server.create_initialization_options())
+        lane = self.sse_lane
+        if lane is None:
+            async with self.sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
+                await self.server.run(read_stream, write_stream, self.server.create_initialization_options())
+            return
+        named: list[str] = []
+        async with anyio.create_task_group() as calls:  # the session's lane calls, ended with it
+            # The session is the lane's once the SDK has said its id (the stream's first event) and given its
+            # write stream; either may come first.
+            streams: list[Any] = []
+
+            def found(session_id: str) -> None:
+                named.append(session_id)
+                if streams:
+                    lane.sessions[session_id] = SseSession(streams[0], calls)
+
+            try:
+                async with self.sse.connect_sse(scope, receive, lane.spotting(send, found)) as (read_stream, write):
+                    streams.append(write)
+                    if named:
+                        lane.sessions[named[0]] = SseSession(write, calls)
+                    await self.server.run(read_stream, write, self.server.create_initialization_options())
+            finally:
+                for session_id in named:
+                    lane.sessions.pop(session_id, None)
+                calls.cancel_scope.cancel()
 
 
 class GatewayApp:

@@ -22,7 +22,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
@@ -82,8 +82,29 @@ def eligible(message: Any) -> bool:
     return method == "tools/call" or all(isinstance(v, str) for v in arguments.values())
 
 
+class Lane:
+    """What one session has on the fast lane: its requests to the client that wait for an answer (by id),
+    and its calls in flight (by the SDK's id key, for cancellation and duplicate ids)."""
+
+    def __init__(self) -> None:
+        self.asks: dict[str, MemoryObjectSendStream[Any]] = {}
+        self.calls: dict[str, anyio.CancelScope] = {}
+
+
+class Out(Protocol):
+    """Where a lane call's messages go: its notifications and requests first, then its answer."""
+
+    answers_cancelled: bool  # a cancelled call still ends with an error (handshake-era Streamable HTTP)
+
+    async def event(self, message: dict[str, Any]) -> None: ...
+
+    async def finish(self, message: dict[str, Any]) -> None: ...
+
+
 class Answer:
     """One POST's answer: a JSON body, unless a message must go out before the result; then an SSE stream."""
+
+    answers_cancelled = True  # the handshake era ends a cancelled request's stream with an error, as the SDK does
 
     def __init__(self, send: Send, session_id: str) -> None:
         self._send = send
@@ -122,7 +143,7 @@ class FastSession:
     """What the Router and the client relay use of a request's session (`ServerSession`'s names), for a call
     answered here: its connection, and a back-channel that rides this request's answer."""
 
-    def __init__(self, connection: Any, answer: Answer, asks: dict[str, MemoryObjectSendStream[Any]]) -> None:
+    def __init__(self, connection: Any, answer: Out, asks: dict[str, MemoryObjectSendStream[Any]]) -> None:
         self._connection = connection
         self._answer = answer
         self._asks = asks
@@ -190,20 +211,31 @@ class FastCalls:
             return None
         return info.connection
 
-    async def answer(
-        self,
-        connection: Any,
-        message: dict[str, Any],
-        request: Request,
-        session_id: str,
-        send: Send,
-        asks: dict[str, MemoryObjectSendStream[Any]],
-        calls: dict[str, anyio.CancelScope],
-    ) -> None:
-        """Run one eligible request and write its answer. `asks`: this session's requests to its client that
-        wait for an answer; `calls`: its calls in flight here (by the SDK's id key), for cancellation."""
+    @staticmethod
+    def picked_off(message: dict[str, Any], lane: Lane) -> bool:
+        """A message for the lane itself, now handled: the client's answer to one of its requests, or the
+        cancellation of one of its calls. False: the SDK's session takes it."""
+        if "method" not in message:
+            waiter = lane.asks.get(message["id"]) if isinstance(message.get("id"), str) else None
+            if waiter is None:
+                return False
+            with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                waiter.send_nowait(message)
+            return True
+        if message.get("method") != "notifications/cancelled":
+            return False
+        params = message.get("params")
+        target = params.get("requestId") if isinstance(params, dict) else None
+        call = lane.calls.get(str(target)) if target is not None else None
+        if call is None:
+            return False
+        call.cancel()
+        return True
+
+    async def answer(self, connection: Any, message: dict[str, Any], request: Request, answer: Out, lane: Lane) -> None:
+        """Run one eligible request and write its answer on `answer`."""
         method, params, request_id = message["method"], message["params"], message["id"]
-        answer = Answer(send, session_id)
+        asks, calls = lane.asks, lane.calls
         ctx: ServerRequestContext[Any, Any] = ServerRequestContext(
             session=FastSession(connection, answer, asks),  # type: ignore[arg-type]
             lifespan_context=None,
@@ -236,7 +268,9 @@ class FastCalls:
             finally:
                 calls.pop(key, None)
                 in_flight.discard(key)
-        if scope.cancelled_caught:  # the client cancelled it: the handshake era still ends its stream
+        if scope.cancelled_caught:  # the client cancelled it
+            if not answer.answers_cancelled:
+                return
             reply.pop("result", None)
             reply["error"] = {"code": REQUEST_CANCELLED, "message": "Request cancelled"}
         self.connected.seen(ctx, self.router.endpoint)

@@ -60,6 +60,7 @@ class ClientInfo:
     last_seen: float
     calls: int = 0
     connection: Any = field(default=None, repr=False)
+    session: str | None = None  # its key in ConnectedClients.by_session: the Streamable HTTP or SSE session id
 
 
 class ConnectedClients(UpstreamRelay):
@@ -68,7 +69,7 @@ class ConnectedClients(UpstreamRelay):
         self.bus = bus
         self._roots = roots
         self.clients: dict[str, ClientInfo] = {}
-        self.by_session: dict[str, ClientInfo] = {}  # Streamable HTTP clients by session id (the fast lane's)
+        self.by_session: dict[str, ClientInfo] = {}  # clients by session id (the fast lane's; SSE ones "sse:ID")
         self._ids = itertools.count(1)
         self._inflight: dict[str, list[Ctx]] = {}
         # (child, child uri) -> connections subscribed to it
@@ -97,6 +98,10 @@ class ConnectedClients(UpstreamRelay):
             return None
         request = ctx.request
         path = getattr(getattr(request, "url", None), "path", "") or ""
+        session = connection.session_id
+        if session is None and "/messages" in path:  # legacy SSE: the id its POSTs carry
+            sse_id = getattr(request, "query_params", {}).get("session_id")
+            session = f"sse:{sse_id}" if sse_id else None
         info = ClientInfo(
             client_id=f"c{next(self._ids)}",
             name=params.client_info.name,
@@ -107,11 +112,12 @@ class ConnectedClients(UpstreamRelay):
             connected_at=now,
             last_seen=now,
             connection=connection,
+            session=session,
         )
         connection.state["switchboard.client"] = info
         self.clients[info.client_id] = info
-        if connection.session_id is not None:
-            self.by_session[connection.session_id] = info
+        if session is not None:
+            self.by_session[session] = info
         connection.exit_stack.callback(self._forget, info.client_id)
         self.bus.publish(
             ClientConnected(info.client_id, info.name, info.version, info.transport, info.identity.name, now)
@@ -121,8 +127,8 @@ class ConnectedClients(UpstreamRelay):
     def _forget(self, client_id: str) -> None:
         info = self.clients.pop(client_id, None)
         if info is not None:
-            if info.connection is not None and info.connection.session_id is not None:
-                self.by_session.pop(info.connection.session_id, None)
+            if info.session is not None:
+                self.by_session.pop(info.session, None)
             info.connection = None
             self.bus.publish(ClientDisconnected(client_id))
 

@@ -68,9 +68,7 @@ class ChildOAuth(OAuthClientProvider):
         scopes: list[str] | None = None,
         on_challenge: Callable[[SignInChallenge], None] | None = None,
     ) -> None:
-        super().__init__(
-            server_url, client_metadata, storage, redirect_handler, callback_handler, client_metadata_url
-        )
+        super().__init__(server_url, client_metadata, storage, redirect_handler, callback_handler, client_metadata_url)
         self.stored = storage
         storage.attach(self.discovered)
         self.interactive = interactive

@@ -11,7 +11,6 @@ SDK already defers this way.
 
 from __future__ import annotations
 
-import contextlib
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -44,7 +43,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.gateway.http.body import PARSED_BODY
-from app.gateway.http.fast_calls import FastCalls
+from app.gateway.http.fast_calls import Answer, FastCalls, Lane
 from app.gateway.http.fast_modern import accepted, answer_modern
 
 
@@ -54,8 +53,7 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._fast_asks: dict[str, MemoryObjectSendStream[Any]] = {}  # our requests to the client, by id
-        self._fast_calls: dict[str, anyio.CancelScope] = {}  # calls in flight on the fast lane, by id key
+        self._lane = Lane()  # this session's requests to the client and calls in flight on the fast lane
 
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
         if self.fast is not None and await self._fast_lane(self.fast, scope, request, receive, send):
@@ -71,7 +69,7 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
         writer = self._read_stream_writer
         assert writer is not None, "connect() first"
         request_id = str(message.id)  # the SDK's key for the request's stream: 6 and "6" are one id to it
-        if request_id in self._request_streams or request_id in self._fast_calls:
+        if request_id in self._request_streams or request_id in self._lane.calls:
             await self._duplicate(message.id)(scope, receive, send)
             return
         protocol_version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
@@ -100,22 +98,7 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
         message = scope.get(PARSED_BODY)  # parsed once, by http/body.py
         if not isinstance(message, dict) or not self._check_content_type(request):
             return False
-        method = message.get("method")
-        if method is None:  # a response: is it the client's answer to a fast call's request?
-            waiter = self._fast_asks.get(message["id"]) if isinstance(message.get("id"), str) else None
-            if waiter is None:
-                return False
-            with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                waiter.send_nowait(message)
-            await self._create_json_response(None, HTTPStatus.ACCEPTED)(scope, receive, send)
-            return True
-        if method == "notifications/cancelled":
-            params = message.get("params")
-            target = params.get("requestId") if isinstance(params, dict) else None
-            call = self._fast_calls.get(str(target)) if target is not None else None
-            if call is None:
-                return False
-            call.cancel()
+        if FastCalls.picked_off(message, self._lane):
             await self._create_json_response(None, HTTPStatus.ACCEPTED)(scope, receive, send)
             return True
         connection = fast.connection_of(self.mcp_session_id)
@@ -126,11 +109,11 @@ class DeferredStreamTransport(StreamableHTTPServerTransport):
         if not await self._validate_request_headers(request, send):
             return True
         key = str(message["id"])
-        if key in self._request_streams or key in self._fast_calls:
+        if key in self._request_streams or key in self._lane.calls:
             await self._duplicate(message["id"])(scope, receive, send)
             return True
         assert self.mcp_session_id is not None
-        await fast.answer(connection, message, request, self.mcp_session_id, send, self._fast_asks, self._fast_calls)
+        await fast.answer(connection, message, request, Answer(send, self.mcp_session_id), self._lane)
         return True
 
     def _duplicate(self, request_id: Any) -> Response:
