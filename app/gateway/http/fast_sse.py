@@ -36,6 +36,11 @@ class RawMessage(dict[str, Any]):
     def model_dump_json(self, **_: Any) -> str:
         return orjson.dumps(self).decode()
 
+    def __repr__(self) -> str:
+        # The SDK's SSE writer formats every message into a debug f-string, logged or not: a large result
+        # would be copied into its repr for nothing.
+        return f"RawMessage(id={self.get('id')!r}, method={self.get('method')!r})"
+
 
 @dataclass
 class SseSession:
