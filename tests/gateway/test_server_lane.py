@@ -297,3 +297,20 @@ async def echo_concurrently(client: Client, n: int) -> list[str]:
         for i in range(n):
             tg.start_soon(one, i)
     return out
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"jsonrpc": "2.0", "id": 1, "result": {"text": "".join(chr(i) for i in range(128)), "n": [1, -2, 10**18]}},
+        {"jsonrpc": "2.0", "id": "a", "result": {"text": "ünïcødé ✓ 日本語", "ok": True, "none": None}},
+        {"jsonrpc": "2.0", "id": 2, "result": {"floats": [1.5, 1e-07, 1e16, 0.1 + 0.2, -0.0]}},
+        {"jsonrpc": "2.0", "id": 3, "result": {"big": 2**70, "nested": [{"deep": [{"x": 1.0}]}]}},
+    ],
+)
+def test_the_2026_answers_bytes_are_json_dumps_bytes(reply):
+    import json
+
+    from app.gateway.http.fast_modern import sdk_json
+
+    assert sdk_json(reply) == json.dumps(reply, separators=(",", ":")).encode()

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
@@ -119,6 +120,30 @@ def shaped(server: Server[Any], method: str, version: str, result: Any) -> dict[
     return dumped
 
 
+def sdk_json(reply: dict[str, Any]) -> bytes:
+    """The bytes of `json.dumps(reply, separators=(",", ":"))`, as the SDK's entry writes its answers. orjson
+    makes the same bytes, several times faster, when they are all ASCII below DEL (json.dumps escapes every
+    other character) and there is no float (the two print some of them differently)."""
+    if not _has_float(reply):
+        try:
+            out = orjson.dumps(reply)
+        except TypeError:  # an integer beyond 64 bits
+            out = b""
+        if out and out.isascii() and b"\x7f" not in out:
+            return out
+    return json.dumps(reply, separators=(",", ":")).encode()
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
 async def answer_modern(
     fast: FastCalls, server: Server[Any], verdict: Any, message: dict[str, Any], request: Request, send: Send
 ) -> None:
@@ -146,7 +171,7 @@ async def answer_modern(
     finally:
         await connection.exit_stack.aclose()
     fast.answered += 1
-    body = json.dumps(reply, separators=(",", ":")).encode()  # the SDK's entry writes with json.dumps
+    body = sdk_json(reply)
     head = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
