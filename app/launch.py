@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from app.secrets import KeyLocation, KeyStore, KeyStoreError, OAuthTokenStore
 if TYPE_CHECKING:  # the gateway (the SDK, uvicorn) is imported only by what runs one, not by `keys list`
     from app.config.models import GatewaySettings
     from app.gateway import Gateway, KeyVerifier, Observability, SqliteHistory
+    from app.prestart import Prestarted
 
 HISTORY_NAME = "history.sqlite3"
 
@@ -152,15 +153,19 @@ def build_services(
     host: str | None = None,
     port: int | None = None,
     guard: Callable[[Any], Any] | None = None,
+    store: ConfigStore | None = None,
+    prestarted: Mapping[str, Prestarted] | None = None,
 ) -> Services:
     """The gateway as users run it: every route but /health behind the API key and Host/Origin checks.
 
-    `guard`: tests may pass `app.gateway.open_access` explicitly. Raises ConfigError or KeyStoreError,
-    whose messages are sentences for the user.
+    `guard`: tests may pass `app.gateway.open_access` explicitly. `store`: the config's store, when it is
+    open already (then `config_path`, `host`, `port` are its own); `prestarted`: stdio servers spawned
+    before the gateway's imports (app/prestart.py). Raises ConfigError or KeyStoreError, whose messages are
+    sentences for the user.
     """
     from app.gateway import Gateway, GuardMiddleware, KeyVerifier, Observability
 
-    store = config_store(config_path, host=host, port=port)
+    store = store or config_store(config_path, host=host, port=port)
     loaded = store.open()
     keys = KeyStore(loaded.path.parent)
     verifier = KeyVerifier(keys.load_or_create(), loaded.config.gateway.client_keys)
@@ -184,7 +189,7 @@ def build_services(
 
     # Remote servers' sign-ins: the keyring (or 0600 files) beside the main key, handed over as a value.
     tokens = OAuthTokenStore(loaded.path.parent)
-    gateway = Gateway(store, log_dir=paths.log_dir(), guard=guard or guarded, tokens=tokens)
+    gateway = Gateway(store, log_dir=paths.log_dir(), guard=guard or guarded, tokens=tokens, prestarted=prestarted)
     observability = Observability(gateway, history)
     verifier.on_key_event(observability.key_event)
     return Services(

@@ -68,18 +68,21 @@ def host(config: Path) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from app.launch import build_gateway
+    from app.launch import build_services
+    from app.ui.collector import GuiThreadCollector
     from app.ui.desktop import DesktopApp
 
     qt_app = QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    gateway = build_gateway(config)
+    services = build_services(config)
     # panel | hidden (tray only) | qasync (the gateway alone on the Qt thread's qasync loop, no UI)
     variant = os.environ.get("SB_UI_BENCH_VARIANT", "panel")
     if variant in ("qasync", "bare"):
-        return loop.run_until_complete(_on_qasync(gateway))
-    desktop = DesktopApp(gateway, tray_available=variant != "panel")
+        return loop.run_until_complete(_on_qasync(services.gateway))
+    desktop = DesktopApp(services, tray_available=variant != "panel")
+    # Held for the run, as app.main holds it: garbage with Qt objects in it is freed on the GUI thread.
+    collector = GuiThreadCollector()  # noqa: F841
 
     async def main() -> int:
         desktop.panel.tabs.setCurrentIndex(2)  # Activity, live

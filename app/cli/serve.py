@@ -88,6 +88,34 @@ def _serve_holding(
     verbose: bool,
 ) -> int:
     from app.config import ConfigError
+    from app.launch import config_store
+    from app.prestart import prestart, release
+
+    store = config_store(config, host=host, port=port)
+    try:
+        # The stdio servers start now, and import while the gateway does (app/prestart.py).
+        prestarted = prestart(store.open().config)
+    except ConfigError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _serve_with(store, prestarted, lock, log_path=log_path, background=background,
+                           log_format=log_format, verbose=verbose)  # fmt: skip
+    finally:
+        release(prestarted)  # whatever the gateway did not adopt
+
+
+def _serve_with(
+    store: Any,
+    prestarted: dict[str, Any],
+    lock: InstanceLock,
+    *,
+    log_path: Path,
+    background: bool,
+    log_format: str | None,
+    verbose: bool,
+) -> int:
+    from app.config import ConfigError
     from app.daemon.admin import PREFIX, admin_routes
     from app.daemon.hosting import publish
     from app.daemon.instance import InstanceLockError
@@ -96,7 +124,7 @@ def _serve_holding(
     from app.secrets import KeyStoreError
 
     try:
-        services = build_services(config, host=host, port=port)
+        services = build_services(store=store, prestarted=prestarted)
         key_location = services.main_key.location()  # keyring I/O: before the loop, not on it
     except (ConfigError, GatewayError, KeyStoreError) as exc:
         print(f"switchboard: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import anyio
 from app.config.models import POLICY_FIELDS, ChildConfig, Config, ConfigChanged, ConfigError, LoadedConfig
 from app.gateway.children.fleet import Fleet
 from app.gateway.children.oauth import ChildCredentials
+from app.gateway.children.prestarted import Prestarted
 from app.gateway.children.sign_in import SIGN_IN_TIMEOUT_S, OpenUrl, SignedIn
 from app.gateway.children.sign_ins import RemoteSignIns
 from app.gateway.children.supervisor import ChildSupervisor
@@ -57,10 +58,12 @@ class Gateway:
         guard: Guard,
         bus: EventBus | None = None,
         tokens: TokenStore | None = None,
+        prestarted: Mapping[str, Prestarted] | None = None,
     ) -> None:
         """`guard` wraps the HTTP app: the API key and Host/Origin checks as users run it, or
         `http.serving.open_access` (tests, embedding), which must be asked for by name. `tokens`: where
-        remote servers' sign-ins are kept (None: nowhere; a server that asks for OAuth needs a sign-in)."""
+        remote servers' sign-ins are kept (None: nowhere; a server that asks for OAuth needs a sign-in).
+        `prestarted`: stdio servers already spawned by name (app/prestart.py), for their first start."""
         self.config = config
         self.log_dir = log_dir
         self.guard = guard
@@ -75,6 +78,7 @@ class Gateway:
         self.catalog = Catalog.empty()
         self.child_catalogs: dict[str, Catalog] = {}
         self.fleet = Fleet(self.supervisors)
+        self._prestarted = dict(prestarted or {})
         self._app: GatewayApp | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stop = anyio.Event()
@@ -191,6 +195,9 @@ class Gateway:
                 await app.add("*", *self._endpoint("*"), "")
                 for name in self._all_names(self.applied):
                     await self._add_child(name, self.applied)
+                for unused in self._prestarted.values():  # the config no longer has it: not ours to keep
+                    unused.discard()
+                self._prestarted.clear()
                 served = anyio.Event()
 
                 async def serve() -> None:
@@ -274,6 +281,7 @@ class Gateway:
             invalid=config.invalid.get(name),
             credentials=self.credentials,
         )
+        supervisor.prestarted = self._prestarted.pop(name, None)
         self.supervisors[name] = supervisor
         if supervisor.invalid is not None:
             log.warning("Server %s cannot start: %s", name, supervisor.invalid)

@@ -51,12 +51,18 @@ class StderrCapture:
     def open_pipe(self) -> TextIO:
         """A write end for the next child process. Our copy is closed once the child holds its own."""
         read_fd, write_fd = os.pipe()
+        self.adopt_pipe(read_fd)
+        self._write_end = _CloseAfterSpawn(write_fd)
+        return self._write_end  # type: ignore[return-value]  # only fileno() is ever used
+
+    def adopt_pipe(self, read_fd: int) -> None:
+        """Read the child's stderr from `read_fd` (a pipe's read end; open_pipe's, or that of a process spawned
+        before the gateway's imports, app/prestart.py)."""
         self._eof = threading.Event()
         threading.Thread(
             target=self._drain, args=(read_fd, self._eof), name=f"stderr-{self.child}", daemon=True
         ).start()
-        self._write_end = _CloseAfterSpawn(write_fd)
-        return self._write_end  # type: ignore[return-value]  # only fileno() is ever used
+        self._write_end = None
 
     def _drain(self, read_fd: int, eof: threading.Event) -> None:
         try:

@@ -31,6 +31,7 @@ from mcp.shared.message import SessionMessage
 from mcp_types.jsonrpc import CONNECTION_CLOSED
 
 from app.gateway.children.fast_lane import FastLane
+from app.gateway.children.prestarted import Prestarted, adopt
 from app.gateway.logging_limits import RateLimitedLog
 from app.gateway.sdk.processes import close_process_transport
 
@@ -99,11 +100,23 @@ class _LineReader:
 
 @asynccontextmanager
 async def stdio_transport(
-    params: StdioParams, *, server: str, errlog: TextIO, max_line: int, end: ConnectionEnd, lane: FastLane | None = None
+    params: StdioParams,
+    *,
+    server: str,
+    errlog: TextIO | None,
+    max_line: int,
+    end: ConnectionEnd,
+    lane: FastLane | None = None,
+    prestarted: Prestarted | None = None,
 ) -> AsyncIterator[tuple[Any, Any]]:
-    """Spawn the child and yield (read stream, write stream) of SessionMessages, like the SDK's transports.
-    `lane`: the relay's fast lane to this child, attached for the connection's life."""
-    process = await _spawn(params, errlog)
+    """Spawn the child (or adopt `prestarted`, spawned before the gateway's imports) and yield (read stream,
+    write stream) of SessionMessages, like the SDK's transports. `lane`: the relay's fast lane to this
+    child, attached for the connection's life."""
+    if prestarted is not None:
+        process: Any = await adopt(prestarted)
+    else:
+        assert errlog is not None, "a spawn needs the stderr pipe"
+        process = await _spawn(params, errlog)
     assert process.stdin is not None
     stdin = process.stdin
     write_lock = anyio.Lock()  # one line at a time on stdin, from the SDK's writer and the fast lane alike

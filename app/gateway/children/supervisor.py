@@ -35,6 +35,7 @@ from app.gateway.children.model import (
     UpstreamRelay,
 )
 from app.gateway.children.oauth import ChildCredentials
+from app.gateway.children.prestarted import Prestarted
 from app.gateway.children.stderr import StderrCapture
 from app.gateway.children.stdio import ConnectionEnd
 from app.gateway.children.transports import transport_attempts, watch_closed
@@ -94,6 +95,7 @@ class ChildSupervisor:
         self.running_since: float | None = None
         self._client: Client | None = None
         self._end = ConnectionEnd()
+        self.prestarted: Prestarted | None = None  # spawned before the gateway's imports, for the first start
         self._lane = FastLane()  # raw calls to a handshake-era stdio child (children/fast_lane.py)
         self._fast = False
         self._failures = 0
@@ -259,7 +261,10 @@ class ChildSupervisor:
         if isinstance(self.config, RemoteServer):
             auth = await self.credentials.auth_for(self.name, self.config, self._challenged)
         max_line = self.settings().max_message_bytes
-        attempts = transport_attempts(self.config, self.stderr, max_line, self._end, self.name, self._lane, auth=auth)
+        prestarted, self.prestarted = self.prestarted, None
+        attempts = transport_attempts(
+            self.config, self.stderr, max_line, self._end, self.name, self._lane, auth=auth, prestarted=prestarted
+        )
         for index, (transport, mode) in enumerate(attempts):
             closed = anyio.Event()
             try:

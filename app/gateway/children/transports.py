@@ -13,6 +13,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from app.config.models import ChildConfig, RemoteServer, StdioServer
 from app.gateway.children.fast_lane import FastLane
+from app.gateway.children.prestarted import Prestarted, matches
 from app.gateway.children.stderr import StderrCapture
 from app.gateway.children.stdio import ConnectionEnd, StdioParams, stdio_transport
 from app.gateway.sdk.http_client import create_mcp_http_client
@@ -70,18 +71,30 @@ def transport_attempts(
     lane: FastLane,
     *,
     auth: httpx2.Auth | None = None,
+    prestarted: Prestarted | None = None,
 ) -> list[tuple[Callable[[], Any], str]]:
     """The ways to reach a child, in the order to try them: (transport factory, the SDK Client's mode).
 
     The handshake era first, then the SDK's auto mode (server/discover) for a child that speaks only
     the 2026 era; a remote child without a configured transport: Streamable HTTP, then legacy SSE.
     `auth`: a remote child's OAuth (its own, never another child's); its requests carry only that and
-    the entry's configured headers, nothing of the client whose call is relayed.
+    the entry's configured headers, nothing of the client whose call is relayed. `prestarted`: the stdio
+    server already spawned for this entry (app/prestart.py), taken by the first attempt if it matches.
     """
     if isinstance(config, StdioServer):
         params = StdioParams(config.command, config.args, config.env, config.cwd)
 
+        early = [prestarted]
+
         def stdio() -> Any:
+            candidate, early[0] = early[0], None
+            if candidate is not None and matches(candidate, params):
+                stderr.adopt_pipe(candidate.stderr)
+                return stdio_transport(
+                    params, server=name, errlog=None, max_line=max_line, end=end, lane=lane, prestarted=candidate
+                )
+            if candidate is not None:
+                candidate.discard()  # not what this entry would start: it must not run on beside it
             return stdio_transport(
                 params, server=name, errlog=stderr.open_pipe(), max_line=max_line, end=end, lane=lane
             )
