@@ -17,9 +17,6 @@ import os
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from app.gateway.http.responses import send_json
-from app.gateway.security.identity import SCOPE_KEY
-
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1/admin"
@@ -41,6 +38,10 @@ def shutdown_url(control: str) -> str:
 def admin_routes(request_shutdown: Callable[[], None]) -> ASGIApp:
     """The ASGI app for PREFIX. `request_shutdown` is called once the answer is sent; it must only ask
     (set an event, post to a loop or a Qt signal) and return at once: it runs on the gateway's loop."""
+    # Here, not at the top: `claim`/`publish` (app/daemon/hosting.py) import this module before serve has
+    # started its servers, and importing the gateway (the SDK) then would hold their start back.
+    from app.gateway.http.responses import send_json
+    from app.gateway.security.identity import SCOPE_KEY
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         path = scope["path"].removeprefix(PREFIX)
