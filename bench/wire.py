@@ -129,42 +129,41 @@ def sse_events(body: bytes) -> list[tuple[str, str]]:
 
 
 class SSEParser:
-    """An incremental SSE parser over bytes; handles LF, CRLF and CR line ends, split anywhere."""
+    """An incremental SSE parser over bytes; handles LF, CRLF and CR line ends, split anywhere.
+
+    Linear in the bytes fed, with few passes: the load generator's own cost must stay small beside the
+    gateways it measures (a 256 KiB event took 1.6 ms here when every feed was normalized and re-split).
+    """
 
     def __init__(self) -> None:
-        self._buffer = b""  # normalized to LF line ends
-        self._pending_cr = False
-        self._parts: list[bytes] = []  # pieces with no line end yet: joined once, so large events stay linear
+        self._partial: list[bytes] = []  # the current line so far (no line end seen yet)
+        self._pending_cr = False  # the last byte fed was CR: an LF right after it ends nothing more
+        self._event = "message"
+        self._data: list[bytes] = []
 
     def feed(self, data: bytes) -> list[tuple[str, str]]:
-        if b"\n" not in data and b"\r" not in data:
-            self._parts.append(data)
-            return []
-        if self._parts:
-            self._parts.append(data)
-            data = b"".join(self._parts)
-            self._parts.clear()
-        return self._feed(data)
-
-    def _feed(self, data: bytes) -> list[tuple[str, str]]:
-        if self._pending_cr:
-            data = b"\r" + data
+        if self._pending_cr and data.startswith(b"\n"):
+            data = data[1:]
         self._pending_cr = data.endswith(b"\r")
-        if self._pending_cr:
-            data = data[:-1]
-        buffer = self._buffer + data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if b"\n\n" not in buffer:
-            self._buffer = buffer
-            return []
-        *blocks, self._buffer = buffer.split(b"\n\n")
-        events = []
-        for block in blocks:
-            event, lines = "message", []
-            for line in block.decode("utf-8").split("\n"):
-                if line.startswith("data:"):
-                    lines.append(line[6:] if line.startswith("data: ") else line[5:])
-                elif line.startswith("event:"):
-                    event = line[6:].strip()
-            if lines:
-                events.append((event, "\n".join(lines)))
+        lines = data.splitlines(keepends=True)
+        tail = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else None  # no line end yet
+        events: list[tuple[str, str]] = []
+        for line in lines:
+            if self._partial:  # the first line completes what earlier feeds began
+                self._partial.append(line)
+                line = b"".join(self._partial)
+                self._partial.clear()
+            self._line(line.rstrip(b"\r\n"), events)
+        if tail is not None:
+            self._partial.append(tail)
         return events
+
+    def _line(self, line: bytes, events: list[tuple[str, str]]) -> None:
+        if not line:  # a blank line ends the event
+            if self._data:
+                events.append((self._event, b"\n".join(self._data).decode("utf-8")))
+            self._event, self._data = "message", []
+        elif line.startswith(b"data:"):
+            self._data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        elif line.startswith(b"event:"):
+            self._event = line[6:].strip().decode("utf-8")
