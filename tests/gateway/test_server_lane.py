@@ -15,6 +15,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 
 from tests.conftest import PYTHON, SHARED, running, stdio_child, wait_for
+from tests.gateway.test_fast_lane import echo_concurrently
 
 pytestmark = pytest.mark.anyio
 FIXTURE = SHARED / "conformance" / "server.py"
@@ -39,6 +40,12 @@ CONFORMANCE = ["test_simple_text", "test_image_content", "test_audio_content", "
 
 def lane_of(gw: Any, endpoint: str = "*") -> Any:
     return gw._app.endpoints[endpoint].manager.fast
+
+
+async def toy_with_lane(gateway_factory: Any) -> tuple[Any, Any]:
+    gw = await gateway_factory({"toy": stdio_child("toy.py")})
+    await wait_for(running(gw, "toy"))
+    return gw, lane_of(gw)
 
 
 class RawSession:
@@ -97,9 +104,7 @@ async def test_the_lane_answers_byte_for_byte_as_the_sdks_server_session(gateway
 
 
 async def test_what_the_lane_leaves_to_the_sdk(gateway_factory):
-    gw = await gateway_factory({"toy": stdio_child("toy.py")})
-    await wait_for(running(gw, "toy"))
-    lane = lane_of(gw)
+    gw, lane = await toy_with_lane(gateway_factory)
     async with httpx.AsyncClient(timeout=30) as http:
         session = RawSession(http, gw.url)
         hello = {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
@@ -119,9 +124,7 @@ async def test_what_the_lane_leaves_to_the_sdk(gateway_factory):
 
 
 async def test_a_childs_log_lines_turn_the_answer_into_a_stream_in_order(gateway_factory):
-    gw = await gateway_factory({"toy": stdio_child("toy.py")})
-    await wait_for(running(gw, "toy"))
-    lane = lane_of(gw)
+    gw, lane = await toy_with_lane(gateway_factory)
     logged: list[tuple[str, Any]] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
@@ -138,9 +141,7 @@ async def test_a_childs_log_lines_turn_the_answer_into_a_stream_in_order(gateway
 
 
 async def test_a_childs_sampling_request_reaches_the_caller_of_a_lane_call(gateway_factory):
-    gw = await gateway_factory({"toy": stdio_child("toy.py")})
-    await wait_for(running(gw, "toy"))
-    lane = lane_of(gw)
+    gw, lane = await toy_with_lane(gateway_factory)
     asked: list[str] = []
 
     async def sampling(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
@@ -158,9 +159,7 @@ async def test_a_childs_sampling_request_reaches_the_caller_of_a_lane_call(gatew
 
 
 async def test_a_lane_call_can_be_cancelled_and_a_duplicate_id_is_refused(gateway_factory):
-    gw = await gateway_factory({"toy": stdio_child("toy.py")})
-    await wait_for(running(gw, "toy"))
-    lane = lane_of(gw)
+    gw, lane = await toy_with_lane(gateway_factory)
     async with httpx.AsyncClient(timeout=30) as http:
         session = await RawSession(http, gw.url).open()
         answers: list[httpx.Response] = []
@@ -184,9 +183,7 @@ async def test_a_lane_call_can_be_cancelled_and_a_duplicate_id_is_refused(gatewa
 
 
 async def test_a_child_that_dies_mid_call_answers_a_lane_call_with_its_name(gateway_factory):
-    gw = await gateway_factory({"toy": stdio_child("toy.py")})
-    await wait_for(running(gw, "toy"))
-    lane = lane_of(gw)
+    gw, lane = await toy_with_lane(gateway_factory)
     async with httpx.AsyncClient(timeout=30) as http:
         session = await RawSession(http, gw.url).open()
         taken = lane.answered
@@ -286,17 +283,6 @@ async def test_on_legacy_sse_the_lane_answers_as_the_sdk_and_keeps_logs_sampling
     assert concurrent == [f"n{i}" for i in range(20)]
     assert logged == ["first", "second"] * 2
 
-
-async def echo_concurrently(client: Client, n: int) -> list[str]:
-    out = [""] * n
-
-    async def one(i: int) -> None:
-        out[i] = (await client.call_tool("toy__echo", {"text": f"n{i}"})).content[0].text
-
-    async with anyio.create_task_group() as tg:
-        for i in range(n):
-            tg.start_soon(one, i)
-    return out
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,19 @@ def params_of(method: str, params: dict[str, Any]) -> Any:
     return types.ReadResourceRequestParams.model_construct(uri=params["uri"])
 
 
+def request_context(session: Any, version: str, message: dict[str, Any], request: Request) -> Any:
+    """The handlers' request context for a lane call: the SDK's dataclass, with the lane's session."""
+    return ServerRequestContext(
+        session=session,
+        lifespan_context=None,
+        protocol_version=version,
+        method=message["method"],
+        params=message["params"],
+        request_id=message["id"],
+        request=request,
+    )
+
+
 def eligible(message: Any) -> bool:
     """A request this lane answers exactly as the SDK would; anything odd is left to the SDK's checks."""
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
@@ -236,15 +249,7 @@ class FastCalls:
         """Run one eligible request and write its answer on `answer`."""
         method, params, request_id = message["method"], message["params"], message["id"]
         asks, calls = lane.asks, lane.calls
-        ctx: ServerRequestContext[Any, Any] = ServerRequestContext(
-            session=FastSession(connection, answer, asks),  # type: ignore[arg-type]
-            lifespan_context=None,
-            protocol_version=connection.protocol_version,
-            method=method,
-            params=params,
-            request_id=request_id,
-            request=request,
-        )
+        ctx = request_context(FastSession(connection, answer, asks), connection.protocol_version, message, request)
         key = str(request_id)
         in_flight: set[str] = connection.state.setdefault("switchboard.in_flight", set())
         in_flight.add(key)

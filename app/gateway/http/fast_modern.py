@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 from mcp.server.connection import Connection
-from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import modern_error_data
 from mcp.server.streamable_http import check_accept_headers
@@ -37,7 +36,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Send
 
-from app.gateway.http.fast_calls import FastCalls, eligible, params_of
+from app.gateway.http.fast_calls import FastCalls, eligible, params_of, request_context
 
 log = logging.getLogger(__name__)
 MCP_PARAM_PREFIX = "mcp-param-"
@@ -149,15 +148,7 @@ async def answer_modern(
 ) -> None:
     method, params, request_id = message["method"], message["params"], message["id"]
     connection = Connection.from_envelope(verdict.protocol_version, verdict.client_info, verdict.client_capabilities)
-    ctx: ServerRequestContext[Any, Any] = ServerRequestContext(
-        session=NoBackChannel(connection),  # type: ignore[arg-type]
-        lifespan_context=None,
-        protocol_version=verdict.protocol_version,
-        method=method,
-        params=params,
-        request_id=request_id,
-        request=request,
-    )
+    ctx = request_context(NoBackChannel(connection), verdict.protocol_version, message, request)
     entry = server.get_request_handler(method)
     assert entry is not None, f"the gateway serves {method}"
     status, reply = 200, {"jsonrpc": "2.0", "id": request_id}
