@@ -58,20 +58,15 @@ class Endpoint:
             return
         named: list[str] = []
         async with anyio.create_task_group() as calls:  # the session's lane calls, ended with it
-            # The session is the lane's once the SDK has said its id (the stream's first event) and given its
-            # write stream; either may come first.
-            streams: list[Any] = []
+            session = SseSession(None, calls)  # the lane's once the SDK has given its write stream and said its id
 
             def found(session_id: str) -> None:
                 named.append(session_id)
-                if streams:
-                    lane.sessions[session_id] = SseSession(streams[0], calls)
+                lane.sessions[session_id] = session
 
             try:
                 async with self.sse.connect_sse(scope, receive, lane.spotting(send, found)) as (read_stream, write):
-                    streams.append(write)
-                    if named:
-                        lane.sessions[named[0]] = SseSession(write, calls)
+                    session.write = write
                     await self.server.run(read_stream, write, self.server.create_initialization_options())
             finally:
                 for session_id in named:

@@ -44,7 +44,7 @@ class RawMessage(dict[str, Any]):
 
 @dataclass
 class SseSession:
-    write: Any  # the session's write stream (SessionMessage), as the SDK's server writes to it
+    write: Any  # the session's write stream (SessionMessage), as the SDK's server writes to it; None until given
     tasks: TaskGroup  # the session's lane calls run here, and end with it
     lane: Lane = field(default_factory=Lane)
 
@@ -96,7 +96,7 @@ class SseLane:
             return False
         session_id = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_id", [""])[0]
         session = self.sessions.get(session_id)
-        if session is None:
+        if session is None or session.write is None:
             return False
         if FastCalls.picked_off(message, session.lane):
             await Response("Accepted", status_code=202)(scope, receive, send)
