@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from app import __version__, paths
 
 if TYPE_CHECKING:
+    from app.config import ConfigStore
     from app.daemon.instance import InstanceLock
+    from app.prestart import Prestarted
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +108,8 @@ def _serve_holding(
 
 
 def _serve_with(
-    store: Any,
-    prestarted: dict[str, Any],
+    store: ConfigStore,
+    prestarted: dict[str, Prestarted],
     lock: InstanceLock,
     *,
     log_path: Path,

@@ -27,13 +27,13 @@ from app.gateway.children.sign_ins import RemoteSignIns
 from app.gateway.children.supervisor import ChildSupervisor
 from app.gateway.children.tokens import TokenStore
 from app.gateway.config_source import ConfigSource
+from app.gateway.endpoints import endpoint
 from app.gateway.errors import GatewayError
 from app.gateway.events import CatalogChanged, ConfigApplied, EventBus, GatewayStateChanged
 from app.gateway.health import health_body, starting_up
 from app.gateway.http.app import GatewayApp
 from app.gateway.http.credentials import PREFIX as CREDENTIALS_PREFIX
 from app.gateway.http.credentials import credentials_routes
-from app.gateway.http.fast_calls import FastCalls
 from app.gateway.http.serving import SHUTDOWN_GRACE, bind_socket, gateway_server
 from app.gateway.policy import CallPolicy
 from app.gateway.policy.admin_api import PREFIX as APPROVALS_PREFIX
@@ -41,8 +41,6 @@ from app.gateway.policy.admin_api import approvals_route
 from app.gateway.policy.edits import EditError, RawChange
 from app.gateway.routing.catalog import Catalog, changed_kinds
 from app.gateway.routing.clients import ClientInfo, ConnectedClients
-from app.gateway.routing.handlers import Router
-from app.gateway.routing.server import GatewayServer, build_server
 
 log = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
@@ -192,7 +190,7 @@ class Gateway:
             async with anyio.create_task_group() as tg:
                 self._tg = self.fleet.task_group = tg
                 await app.start(tg)
-                await app.add("*", *self._endpoint("*"), "")
+                await app.add("*", *endpoint(self, "*"), "")
                 for name in self._all_names(self.applied):
                     await self._add_child(name, self.applied)
                 for unused in self._prestarted.values():  # the config no longer has it: not ours to keep
@@ -241,19 +239,6 @@ class Gateway:
             sock.close()
 
     # --- children ---------------------------------------------------------------------------------
-    def _endpoint(self, endpoint: str) -> tuple[GatewayServer, FastCalls]:
-        """The SDK server of one endpoint ("*" or a child's name), and the fast lane to its handlers."""
-        router = self._router(endpoint)
-        server = build_server(router) if endpoint == "*" else build_server(router, name=endpoint)
-        return server, FastCalls(router, self.connected)
-
-    def _router(self, endpoint: str) -> Router:
-        if endpoint == "*":
-            catalog = lambda: self.catalog  # noqa: E731
-        else:
-            catalog = lambda: self.child_catalogs.get(endpoint) or Catalog.empty()  # noqa: E731
-        return Router(endpoint, self, catalog, lambda: self.catalog)
-
     @staticmethod
     def _all_names(config: Config) -> list[str]:
         return sorted({*config.mcpServers, *config.invalid})
@@ -286,7 +271,7 @@ class Gateway:
         if supervisor.invalid is not None:
             log.warning("Server %s cannot start: %s", name, supervisor.invalid)
         assert self._app is not None
-        await self._app.add(f"child:{name}", *self._endpoint(name), f"/servers/{name}")
+        await self._app.add(f"child:{name}", *endpoint(self, name), f"/servers/{name}")
         if child is not None and child.enabled:
             self.fleet.start(supervisor)
 
